@@ -1,0 +1,312 @@
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.rendering import render_markdown
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    REVIEW = "review", "In review"
+    PUBLISHED = "published", "Published"
+    UNPUBLISHED = "unpublished", "Unpublished"
+
+
+class TagKind(models.TextChoices):
+    TOPIC = "topic", "Topic"
+    PERSON = "person", "Person"
+    PLACE = "place", "Place"
+    ORGANIZATION = "organization", "Organization"
+
+
+class PublishableQuerySet(models.QuerySet):
+    def published(self) -> "PublishableQuerySet":
+        """Return what readers may see: published, not scheduled for later."""
+        return self.filter(status=Status.PUBLISHED, published_at__lte=timezone.now())
+
+
+class Publishable(models.Model):
+    """Status, publication time and bookkeeping shared by articles and headlines."""
+
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        "published at",
+        null=True,
+        blank=True,
+        help_text="When readers may see it. A time in the future schedules it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PublishableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_public(self) -> bool:
+        """Say whether readers may see this item now (the published() rule)."""
+        return (
+            self.status == Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    @property
+    def is_scheduled(self) -> bool:
+        return (
+            self.status == Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > timezone.now()
+        )
+
+    def publish(self, *, at: datetime | None = None) -> None:
+        """
+        Publish now, or at ``at``.
+
+        An item that already has a publication time keeps it, so republishing
+        a withdrawn story does not move it up the front page, and a scheduled
+        story stays scheduled.
+        """
+        self.status = Status.PUBLISHED
+        self.published_at = at or self.published_at or timezone.now()
+        self.save(update_fields=["status", "published_at", "updated_at"])
+
+    def unpublish(self) -> None:
+        """Withdraw from every public surface, keeping the publication time."""
+        self.status = Status.UNPUBLISHED
+        self.save(update_fields=["status", "updated_at"])
+
+
+def published_needs_time() -> Q:
+    return ~Q(status=Status.PUBLISHED) | Q(published_at__isnull=False)
+
+
+class TagQuerySet(models.QuerySet):
+    def get_by_natural_key(self, slug: str) -> "Tag":
+        return self.get(slug=slug)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
+    kind = models.CharField(max_length=16, choices=TagKind, default=TagKind.TOPIC)
+    description = models.TextField(blank=True)
+    aliases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Other ways the text names it, one per line: abbreviations, capitals, "
+            "demonyms. A form written in lower case matches any case; a form with "
+            "capitals matches only as written (so “US” never matches “us”)."
+        ),
+    )
+    short_forms = models.JSONField(
+        "short forms",
+        default=list,
+        blank=True,
+        help_text=(
+            "Forms that count only after the name or an alias has appeared "
+            "earlier in the same text, such as a surname on second reference."
+        ),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["kind", "name"], name="tag_kind_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    def clean(self):
+        from articles.tagging import normalize_forms
+
+        errors = {}
+        for field in ("aliases", "short_forms"):
+            try:
+                setattr(self, field, normalize_forms(getattr(self, field)))
+            except ValueError as error:
+                errors[field] = str(error)
+        if errors:
+            raise ValidationError(errors)
+        clashes = self.clashing_forms()
+        if clashes:
+            raise ValidationError(
+                {
+                    "aliases": "Already used by another tag: "
+                    + "; ".join(f"“{form}” ({tag})" for form, tag in clashes)
+                }
+            )
+
+    def get_absolute_url(self):
+        return reverse("articles:tag", args=[self.slug])
+
+    @property
+    def forms(self) -> list[str]:
+        """Return the name and every alias (not the short forms)."""
+        return [self.name, *self.aliases]
+
+    def clashing_forms(self) -> list[tuple[str, "Tag"]]:
+        """Return the (form, other tag) pairs where another tag claims a form."""
+        from articles.tagging import form_key
+
+        mine = {form_key(form): form for form in [*self.forms, *self.short_forms]}
+        clashes = []
+        for other in Tag.objects.exclude(pk=self.pk):
+            for form in [*other.forms, *other.short_forms]:
+                if form_key(form) in mine:
+                    clashes.append((mine[form_key(form)], other))
+        return clashes
+
+
+class SourceDocument(models.Model):
+    """A seed document that articles and headlines were imported from."""
+
+    name = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text="The file's path relative to the folder it was imported from.",
+    )
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveIntegerField(help_text="In bytes.")
+    created_at = models.DateTimeField("first imported", auto_now_add=True)
+    updated_at = models.DateTimeField("last changed", auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Article(Publishable):
+    headline = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    dek = models.CharField(
+        max_length=400, blank=True, help_text="The standfirst under the headline."
+    )
+    body = models.TextField(help_text="Markdown.")
+    body_html = models.TextField(editable=False, blank=True)
+    byline = models.CharField(max_length=200, blank=True)
+    featured = models.BooleanField(
+        default=False, help_text="Featured stories lead the front page."
+    )
+    needs_review = models.BooleanField(
+        "needs review",
+        default=False,
+        help_text=(
+            "Something here was generated (such as a headline derived from the "
+            "lead) and awaits an editor's check. Clear it once checked."
+        ),
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
+    source = models.OneToOneField(
+        SourceDocument,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="article",
+        help_text="The seed document this story was imported from.",
+    )
+    # A fingerprint of the text as last imported, so a re-import can tell an
+    # editor's change (kept) from an untouched import (updated).
+    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="article_public_idx"),
+            models.Index(
+                fields=["featured", "status", "-published_at"],
+                name="article_featured_idx",
+            ),
+            models.Index(fields=["-updated_at"], name="article_updated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=published_needs_time(),
+                name="article_published_has_time",
+                violation_error_message="A published story needs a publication time.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.headline
+
+    def save(self, *args, **kwargs):
+        self.body_html = render_markdown(self.body)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:detail", args=[self.slug])
+
+
+class Headline(Publishable):
+    text = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="headlines")
+    article = models.ForeignKey(
+        Article,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headlines",
+        help_text="The story that tells this headline in full, if there is one.",
+    )
+    source = models.ForeignKey(
+        SourceDocument,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headlines",
+    )
+    source_position = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Its place (1, 2, …) in the source document's headline list.",
+    )
+    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["status", "-published_at"], name="headline_public_idx"
+            ),
+            models.Index(fields=["-updated_at"], name="headline_updated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=published_needs_time(),
+                name="headline_published_has_time",
+                violation_error_message="A published headline needs a time.",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "source_position"],
+                condition=Q(source__isnull=False),
+                name="headline_unique_source_position",
+            ),
+        ]
+
+    def __str__(self):
+        return self.text
+
+    def get_absolute_url(self):
+        if self.article_id is not None:
+            return reverse("articles:detail", args=[self.article.slug])
+        return f"{reverse('articles:headlines')}#{self.slug}"

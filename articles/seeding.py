@@ -1,0 +1,541 @@
+"""
+Read plain-text news documents and import them as articles and headlines.
+
+A document is UTF-8 text (a byte-order mark and CRLF line endings are
+accepted and dropped) with this shape:
+
+1. the article body, one paragraph per line, starting on line 1;
+2. one or more blank lines;
+3. the headline list, one headline per line;
+4. optionally, trailing blank lines.
+
+The first blank line ends the body, so a body cannot contain a blank line:
+whatever follows the first run of blank lines is the headline list, and text
+after a second run of blank lines is refused. Everything is checked before
+anything is written; a refused document names its file and, where it helps,
+its line.
+
+Importing is idempotent. Items are matched to what the same document gave
+before; text that an editor changed since the last import is kept (theirs
+wins), text nobody touched follows the document, headlines that left the
+document are withdrawn (unpublished, never deleted).
+"""
+
+import hashlib
+import re
+import stat
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from articles.models import Article, Headline, SourceDocument, Status
+from articles.slugs import unique_slug
+from articles.tagging import Tagger
+
+DOCUMENT_SUFFIX = ".txt"
+HEADLINE_TARGET_LENGTH = 110
+# C0 controls other than tab, DEL, and C1 controls: they break XML feeds and
+# PostgreSQL text (NUL), and never belong in a news document.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+ABBREVIATIONS = {
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Sen", "Rep", "Gov", "Lt", "Col",
+    "Capt", "Sgt", "St", "Jr", "Sr", "No", "Jan", "Feb", "Mar", "Apr", "Aug",
+    "Sept", "Sep", "Oct", "Nov", "Dec", "vs", "etc", "Inc", "Corp", "Co", "Ltd",
+}  # fmt: skip
+SMALL_WORDS = {
+    "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "nor",
+    "of", "on", "onto", "or", "per", "the", "to", "up", "via", "vs", "with",
+}  # fmt: skip
+
+
+class SeedError(Exception):
+    """A document that cannot be imported, with where and why."""
+
+    def __init__(self, path: Path | str, message: str, *, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self):
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ParsedHeadline:
+    text: str
+    line: int
+    position: int
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    path: Path
+    name: str
+    sha256: str
+    size: int
+    paragraphs: list[str]
+    headlines: list[ParsedHeadline]
+
+
+@dataclass
+class ImportReport:
+    """What importing one document did (or, in a dry run, would do)."""
+
+    path: Path
+    outcome: str = "unchanged"  # created, updated or unchanged
+    notes: list[str] = field(default_factory=list)
+    headlines_created: int = 0
+    headlines_updated: int = 0
+    headlines_withdrawn: int = 0
+
+    def summary(self) -> str:
+        if self.outcome == "created":
+            text = f"created (1 article, {self.headlines_created} headlines)"
+        else:
+            text = self.outcome
+        return "; ".join([text, *self.notes])
+
+
+# Finding and reading documents.
+
+
+def find_documents(paths: Iterable[Path | str]) -> list[Path]:
+    """
+    Return the document files named by ``paths``, in a stable order.
+
+    A folder stands for the ``*.txt`` files directly inside it (hidden files
+    and other names are not documents). Raise SeedError for a path that is
+    missing, uses "..", or is not a regular file inside its folder.
+    """
+    found: list[Path] = []
+    for given in map(Path, paths):
+        if ".." in given.parts:
+            raise SeedError(given, "refusing a path that contains “..”")
+        if given.is_dir() and not given.is_symlink():
+            entries = sorted(
+                entry
+                for entry in given.iterdir()
+                if entry.name.endswith(DOCUMENT_SUFFIX)
+                and not entry.name.startswith(".")
+            )
+            found += [_checked(entry, folder=given) for entry in entries]
+        elif given.exists() or given.is_symlink():
+            found.append(_checked(given, folder=given.parent))
+        else:
+            raise SeedError(given, "no such file or folder")
+    return found
+
+
+def _checked(path: Path, *, folder: Path) -> Path:
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise SeedError(path, "is a broken link") from None
+    if not resolved.is_relative_to(folder.resolve()):
+        raise SeedError(path, f"is a link to {resolved}, outside {folder}/")
+    if not stat.S_ISREG(resolved.stat().st_mode):
+        raise SeedError(path, "is not a regular file")
+    return path
+
+
+def read_document(path: Path, *, max_bytes: int) -> ParsedDocument:
+    """Read and check one document; raise SeedError naming what is wrong."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SeedError(
+                path,
+                f"is {size:,} bytes, over the limit of {max_bytes:,} "
+                "(NEWSROOM_SEED_MAX_BYTES)",
+            )
+        raw = path.read_bytes()[: max_bytes + 1]
+    except OSError as error:
+        raise SeedError(path, f"cannot be read: {error.strerror}") from None
+    if len(raw) > max_bytes:
+        raise SeedError(path, f"is over the limit of {max_bytes:,} bytes")
+    text = _decode(path, raw)
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        bad = CONTROL_CHARACTERS.search(line)
+        if bad:
+            raise SeedError(
+                path,
+                f"control character U+{ord(bad.group()):04X} at column "
+                f"{bad.start() + 1}; documents must be plain text",
+                line=number,
+            )
+    paragraphs, headlines = _split(path, lines)
+    return ParsedDocument(
+        path=path,
+        name=path.name,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        paragraphs=paragraphs,
+        headlines=headlines,
+    )
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    if not raw.strip():
+        raise SeedError(path, "is empty")
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise SeedError(path, "is a binary file (it contains NUL bytes)", line=line)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = raw.rfind(b"\n", 0, error.start) + 1
+        raise SeedError(
+            path,
+            f"is not UTF-8: byte 0x{raw[error.start]:02x} at column "
+            f"{error.start - line_start + 1} cannot be decoded",
+            line=raw[: error.start].count(b"\n") + 1,
+        ) from None
+    text = text.removeprefix("\ufeff")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def _split(path: Path, lines: list[str]) -> tuple[list[str], list[ParsedHeadline]]:
+    """Split lines into body paragraphs and headlines by the blank-line rule."""
+    blocks: list[list[tuple[int, str]]] = []
+    previous_blank = True
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            previous_blank = True
+            continue
+        if previous_blank:
+            blocks.append([])
+        blocks[-1].append((number, line.strip()))
+        previous_blank = False
+    if not blocks:
+        raise SeedError(path, "has no text")
+    if lines[0].strip() == "":
+        raise SeedError(
+            path,
+            "starts with a blank line; the article body must start on line 1 "
+            "(a headline list with no body?)",
+            line=1,
+        )
+    if len(blocks) == 1:
+        raise SeedError(
+            path,
+            "has a body but no headline list; a blank line must separate the body "
+            "from the headlines",
+            line=blocks[0][-1][0],
+        )
+    if len(blocks) > 2:
+        raise SeedError(
+            path,
+            "has text after the headline list; a blank line ends the body and a "
+            "second one ends the headlines",
+            line=blocks[2][0][0],
+        )
+    body, headline_lines = blocks
+    max_length = Headline._meta.get_field("text").max_length
+    headlines: list[ParsedHeadline] = []
+    seen: dict[str, int] = {}
+    for position, (number, text) in enumerate(headline_lines, start=1):
+        if len(text) > max_length:
+            raise SeedError(
+                path,
+                f"headline is {len(text):,} characters, over the limit of {max_length}",
+                line=number,
+            )
+        if text in seen:
+            raise SeedError(
+                path, f"repeats the headline on line {seen[text]}", line=number
+            )
+        seen[text] = number
+        headlines.append(ParsedHeadline(text=text, line=number, position=position))
+    return [text for _, text in body], headlines
+
+
+# Deriving an article from the body.
+
+
+def lead_sentence(paragraph: str) -> str:
+    """Return the first sentence of ``paragraph``, not fooled by "U.S." or "Mr."."""
+    for match in re.finditer(r"[.!?][”’\"')\]]*(?=\s+[“‘\"'(\[]?[A-Z0-9])", paragraph):
+        word = paragraph[: match.start()].rsplit(None, 1)[-1]
+        if word.rstrip(".") in ABBREVIATIONS or re.fullmatch(r"(?:\w\.)*\w", word):
+            continue
+        return paragraph[: match.end()]
+    return paragraph
+
+
+def headline_case(text: str) -> str:
+    """Capitalise ``text`` the way the publication's headlines are written."""
+    words = text.split()
+    cased = []
+    for index, word in enumerate(words):
+        edge = index in (0, len(words) - 1)
+        parts = word.split("-")
+        cased.append(
+            "-".join(
+                _case_word(part, small_ok=not (edge and number == 0))
+                for number, part in enumerate(parts)
+            )
+        )
+    return " ".join(cased)
+
+
+def _case_word(word: str, *, small_ok: bool) -> str:
+    letters = [char for char in word if char.isalpha()]
+    if not letters or any(char.isupper() for char in letters):
+        return word  # proper nouns, acronyms, "iPhone", numbers
+    if small_ok and word.lower() in SMALL_WORDS:
+        return word.lower()
+    index = next(i for i, char in enumerate(word) if char.isalpha())
+    return word[:index] + word[index].upper() + word[index + 1 :]
+
+
+def derive_headline(lead: str, *, max_length: int) -> str:
+    """
+    Turn a lead sentence into a headline for an editor to check.
+
+    Keep the main clause (up to the first comma or dash once it has said
+    something), use the headline future ("X is set to host" → "X to host"),
+    drop the full stop, and apply headline capitalisation.
+    """
+    text = lead.strip().rstrip(".!?")
+    for separator in re.finditer(r",\s|\s[–—]\s", text):
+        if len(text[: separator.start()].split()) >= 6:
+            text = text[: separator.start()]
+            break
+    text = re.sub(
+        r"\b(?:is|are)\s+(?:set|expected|scheduled|due|poised|going)\s+to\b", "to", text
+    )
+    text = re.sub(r"\bwill\s+(?=\w)", "to ", text)
+    limit = min(max_length, HEADLINE_TARGET_LENGTH)
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0]
+        words = text.split()
+        while len(words) > 1 and words[-1].lower().strip(",;:") in SMALL_WORDS:
+            words.pop()
+        text = " ".join(words).rstrip(",;:")
+    return headline_case(text)
+
+
+def derive_dek(lead: str, *, max_length: int) -> str:
+    if len(lead) <= max_length:
+        return lead
+    return lead[: max_length - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def plain_to_markdown(paragraph: str) -> str:
+    """Escape what Markdown would read as markup, so plain text stays as typed."""
+    text = re.sub(r"([\\`*_\[\]<>])", r"\\\1", paragraph)
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", text)
+    text = re.sub(r"^([#>+=|-])", r"\\\1", text)
+    return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+# Importing.
+
+
+def import_document(
+    document: ParsedDocument, *, tagger: Tagger, now: datetime | None = None
+) -> ImportReport:
+    """
+    Import one parsed document in one transaction and say what changed.
+
+    Raise SeedError, with nothing written, if the database refuses it.
+    """
+    now = now or timezone.now()
+    report = ImportReport(path=document.path)
+    try:
+        with transaction.atomic():
+            source, created = SourceDocument.objects.get_or_create(
+                name=document.name,
+                defaults={"sha256": document.sha256, "size": document.size},
+            )
+            if not created and source.sha256 != document.sha256:
+                source.sha256, source.size = document.sha256, document.size
+                source.save(update_fields=["sha256", "size", "updated_at"])
+            _import_article(source, document, tagger, now, report)
+            _import_headlines(source, document, tagger, now, report)
+    except DatabaseError as error:
+        raise SeedError(document.path, f"the database refused it: {error}") from None
+    if report.outcome == "unchanged" and (
+        report.headlines_created
+        or report.headlines_updated
+        or report.headlines_withdrawn
+    ):
+        report.outcome = "updated"
+    if report.outcome == "updated":
+        report.notes.append(
+            f"headlines: {report.headlines_created} created, "
+            f"{report.headlines_updated} updated, "
+            f"{report.headlines_withdrawn} withdrawn"
+        )
+    return report
+
+
+def _article_values(document: ParsedDocument) -> dict[str, str]:
+    lead = lead_sentence(document.paragraphs[0])
+    return {
+        "headline": derive_headline(
+            lead, max_length=Article._meta.get_field("headline").max_length
+        ),
+        "dek": derive_dek(lead, max_length=Article._meta.get_field("dek").max_length),
+        "body": "\n\n".join(plain_to_markdown(p) for p in document.paragraphs),
+    }
+
+
+def _import_article(
+    source: SourceDocument,
+    document: ParsedDocument,
+    tagger: Tagger,
+    now: datetime,
+    report: ImportReport,
+) -> None:
+    values = _article_values(document)
+    text_for_tags = "\n\n".join(document.paragraphs)
+    try:
+        article = source.article
+    except Article.DoesNotExist:
+        article = None
+    if article is None:
+        article = Article.objects.create(
+            **values,
+            slug=unique_slug(Article, values["headline"], fallback="story"),
+            status=Status.PUBLISHED,
+            published_at=now,
+            needs_review=True,
+            source=source,
+            source_digest=_fingerprint(values),
+        )
+        article.tags.set(tagger.tags(text_for_tags))
+        report.outcome = "created"
+        return
+    changed, kept, refingerprinted = _merge(article, values)
+    if changed:
+        if "headline" in changed:
+            article.needs_review = True
+        article.save()
+        # Add what the new text mentions; never drop a tag an editor may want.
+        article.tags.add(*tagger.tags(text_for_tags))
+        report.outcome = "updated"
+        report.notes.append(f"article {', '.join(changed)} updated")
+    elif refingerprinted:
+        article.save(update_fields=["source_digest"])
+    if kept:
+        report.notes.append(
+            f"kept an editor's changes to the article {', '.join(kept)}"
+        )
+
+
+def _import_headlines(
+    source: SourceDocument,
+    document: ParsedDocument,
+    tagger: Tagger,
+    now: datetime,
+    report: ImportReport,
+) -> None:
+    existing = list(source.headlines.order_by("source_position", "pk"))
+    # Pair each headline line with what it gave before: the same text first
+    # (so reordering keeps identities), then what is left in order (so an
+    # edited line updates its headline in place).
+    by_text = {headline.text: headline for headline in existing}
+    pairs: dict[int, Headline] = {}
+    for parsed in document.headlines:
+        match = by_text.pop(parsed.text, None)
+        if match is not None:
+            pairs[parsed.position] = match
+    leftover = [h for h in existing if h not in pairs.values()]
+    for parsed in document.headlines:
+        if parsed.position not in pairs and leftover:
+            pairs[parsed.position] = leftover.pop(0)
+
+    moved = [h for h in existing if h.source_position is not None]
+    if any(pairs.get(h.source_position) is not h for h in moved):
+        # Free the positions first: the (source, position) pair is unique.
+        Headline.objects.filter(pk__in=[h.pk for h in moved]).update(
+            source_position=None
+        )
+        for headline in moved:
+            headline.source_position = None
+
+    for headline in leftover:
+        if headline.status == Status.PUBLISHED:
+            headline.unpublish()
+            report.headlines_withdrawn += 1
+
+    for parsed in document.headlines:
+        values = {"text": parsed.text}
+        headline = pairs.get(parsed.position)
+        if headline is None:
+            headline = Headline.objects.create(
+                **values,
+                slug=unique_slug(Headline, parsed.text, fallback="headline"),
+                status=Status.PUBLISHED,
+                published_at=now,
+                source=source,
+                source_position=parsed.position,
+                source_digest=_fingerprint(values),
+            )
+            headline.tags.set(tagger.tags(parsed.text))
+            report.headlines_created += 1
+            continue
+        changed, kept, refingerprinted = _merge(headline, values)
+        position_changed = headline.source_position != parsed.position
+        headline.source_position = parsed.position
+        if changed:
+            headline.save()
+            headline.tags.add(*tagger.tags(parsed.text))
+            report.headlines_updated += 1
+        elif position_changed or refingerprinted:
+            headline.save(update_fields=["source_position", "source_digest"])
+        if kept:
+            report.notes.append(
+                f"kept an editor's changes to headline {parsed.position} "
+                f"(line {parsed.line})"
+            )
+
+
+def _fingerprint(values: dict[str, str]) -> str:
+    return ",".join(f"{name}:{digest(value)}" for name, value in sorted(values.items()))
+
+
+def _imported_digests(item: Article | Headline) -> dict[str, str]:
+    pairs = (part.split(":", 1) for part in item.source_digest.split(",") if part)
+    return dict(pairs)
+
+
+def _merge(
+    item: Article | Headline, values: dict[str, str]
+) -> tuple[list[str], list[str], bool]:
+    """
+    Update ``item`` from the document where nobody has edited it since.
+
+    Return the fields changed, the fields kept because an editor changed them
+    (their text differs from what the last import wrote), and whether the
+    record of what was imported changed.
+    """
+    imported = _imported_digests(item)
+    changed, kept = [], []
+    for name, value in values.items():
+        current = getattr(item, name)
+        if current == value:
+            continue
+        if imported.get(name) == digest(current):
+            setattr(item, name, value)
+            changed.append(name)
+        else:
+            kept.append(name)
+    fingerprint = _fingerprint(values)
+    refingerprinted = item.source_digest != fingerprint
+    item.source_digest = fingerprint
+    return changed, kept, refingerprinted
