@@ -1,0 +1,82 @@
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from articles.models import Article, Headline, Status, Tag
+
+SEED_DOCUMENT = Path(settings.BASE_DIR) / "seeds" / "000_9a6e1edd6747009c.txt"
+
+
+@pytest.fixture
+def vocabulary(db):
+    """Load the controlled tag vocabulary that ships in fixtures/."""
+    call_command("loaddata", "tags", verbosity=0)
+    return Tag.objects.all()
+
+
+@pytest.fixture
+def make_article(db):
+    """Build articles: published an hour ago unless told otherwise."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields):
+        number = next(counter)
+        tags = fields.pop("tags", [])
+        fields.setdefault("headline", f"Story number {number}")
+        fields.setdefault("slug", f"story-{number}")
+        fields.setdefault("body", f"Body of story {number}.")
+        fields.setdefault("status", Status.PUBLISHED)
+        if fields["status"] == Status.PUBLISHED:
+            fields.setdefault("published_at", timezone.now() - timedelta(hours=1))
+        article = Article.objects.create(**fields)
+        article.tags.set(tags)
+        return article
+
+    return make
+
+
+@pytest.fixture
+def make_headline(db):
+    """Build headlines: published an hour ago unless told otherwise."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields):
+        number = next(counter)
+        tags = fields.pop("tags", [])
+        fields.setdefault("text", f"Headline number {number}")
+        fields.setdefault("slug", f"headline-{number}")
+        fields.setdefault("status", Status.PUBLISHED)
+        if fields["status"] == Status.PUBLISHED:
+            fields.setdefault("published_at", timezone.now() - timedelta(hours=1))
+        headline = Headline.objects.create(**fields)
+        headline.tags.set(tags)
+        return headline
+
+    return make
+
+
+@pytest.fixture
+def make_tag(db):
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields):
+        number = next(counter)
+        fields.setdefault("name", f"Topic {number}")
+        fields.setdefault("slug", f"topic-{number}")
+        return Tag.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def seed_folder(tmp_path):
+    """A folder holding a copy of the real seed document, free to edit."""
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    shutil.copy(SEED_DOCUMENT, folder / SEED_DOCUMENT.name)
+    return folder
