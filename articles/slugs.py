@@ -14,8 +14,8 @@ def slug_from_text(text: str, *, max_length: int, fallback: str) -> str:
 
     Latin text is folded to ASCII ("Café" → "cafe"); when folding would drop
     letters of another script ("习近平会见"), the slug keeps them instead of
-    losing them; text with no letters at all gets ``fallback``. A long slug is cut at a hyphen so
-    that no word is broken.
+    losing them; text with no letters at all gets ``fallback``. A long slug is
+    cut at a hyphen so that no word is broken.
     """
     ascii_slug = slugify(text)
     unicode_slug = slugify(text, allow_unicode=True)

@@ -5,13 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from articles.models import Tag
-from articles.seeding import (
-    SeedError,
-    Tagger,
-    find_documents,
-    import_document,
-    read_document,
-)
+from articles.seeding import SeedError, find_documents, import_document, read_document
+from articles.tagging import Tagger
 
 
 class DryRunRollback(Exception):
