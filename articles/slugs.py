@@ -1,5 +1,7 @@
 """Readable, unique URL slugs from headlines and names."""
 
+import re
+
 from django.db import models
 from django.utils.text import slugify
 
@@ -17,6 +19,9 @@ def slug_from_text(text: str, *, max_length: int, fallback: str) -> str:
     losing them; text with no letters at all gets ``fallback``. A long slug is
     cut at a hyphen so that no word is broken.
     """
+    # Dashes and slashes separate words ("U.S.–India" is two words), but
+    # slugify would drop them and glue the words together.
+    text = re.sub(r"[\u2010-\u2015/]", " ", text)
     ascii_slug = slugify(text)
     unicode_slug = slugify(text, allow_unicode=True)
     slug = (
