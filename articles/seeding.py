@@ -27,7 +27,7 @@ import stat
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db import DatabaseError, transaction
@@ -481,7 +481,9 @@ def _import_headlines(
                 **values,
                 slug=unique_slug(Headline, parsed.text, fallback="headline"),
                 status=Status.PUBLISHED,
-                published_at=now,
+                # A document lists its newest headline first; a millisecond
+                # apart keeps that order in every newest-first list.
+                published_at=now - timedelta(milliseconds=parsed.position),
                 source=source,
                 source_position=parsed.position,
                 source_digest=_fingerprint(values),
