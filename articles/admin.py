@@ -45,6 +45,7 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "aliases"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at", "updated_at"]
+    ordering = ["name"]
 
     def get_queryset(self, request):
         return (
@@ -88,7 +89,7 @@ class PublishableAdmin(admin.ModelAdmin):
     )
     def publish_selected(self, request, queryset):
         with transaction.atomic():
-            items = list(queryset.select_for_update())
+            items = list(self._locked(queryset))
             for item in items:
                 item.publish()
         scheduled = sum(item.is_scheduled for item in items)
@@ -114,7 +115,7 @@ class PublishableAdmin(admin.ModelAdmin):
     )
     def unpublish_selected(self, request, queryset):
         with transaction.atomic():
-            items = list(queryset.select_for_update())
+            items = list(self._locked(queryset))
             for item in items:
                 item.unpublish()
         self.message_user(
@@ -123,6 +124,11 @@ class PublishableAdmin(admin.ModelAdmin):
             "readers no longer see them.",
             messages.SUCCESS,
         )
+
+    def _locked(self, queryset):
+        # Lock only the selected rows: PostgreSQL cannot lock the nullable side
+        # of the list's outer joins (source document, linked story).
+        return queryset.select_related(None).select_for_update(of=("self",))
 
     def _name(self, count):
         meta = self.model._meta

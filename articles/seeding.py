@@ -155,7 +155,10 @@ def read_document(path: Path, *, max_bytes: int) -> ParsedDocument:
                 f"is {size:,} bytes, over the limit of {max_bytes:,} "
                 "(NEWSROOM_SEED_MAX_BYTES)",
             )
-        raw = path.read_bytes()[: max_bytes + 1]
+        with path.open("rb") as file:
+            # Read one byte past the limit: a file that grew since stat() is
+            # still caught, and never read whole into memory.
+            raw = file.read(max_bytes + 1)
     except OSError as error:
         raise SeedError(path, f"cannot be read: {error.strerror}") from None
     if len(raw) > max_bytes:

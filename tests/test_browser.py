@@ -1,0 +1,203 @@
+"""
+Readers and editors in a real browser: the system Chromium through Playwright.
+
+The live server pytest-django starts serves static files through Django's
+finders, which know nothing of the hashed names the manifest storage puts in
+the pages; in production WhiteNoise serves the collected files. So the browser
+is given the collected files from STATIC_ROOT (run `manage.py collectstatic`
+first), exactly what WhiteNoise would send.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect, sync_playwright
+
+from articles.models import Article, Status
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+TIMEOUT_MS = 5_000
+
+EDITOR_PASSWORD = "a-long-editor-passphrase-42"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def allow_orm_beside_playwright():
+    """
+    Let the test call the ORM while Playwright's event loop runs.
+
+    Playwright's sync API keeps an asyncio loop running in this thread, and
+    Django refuses database calls from a thread with a running loop.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(allow_orm_beside_playwright):
+    if not CHROMIUM.exists():
+        reason = f"Chromium is not installed at {CHROMIUM}"
+        if os.environ.get("NEWSROOM_REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                f"{reason}, and NEWSROOM_REQUIRE_BROWSER=1 says the browser tests "
+                "must run: install Chromium (apt-get install chromium).",
+                pytrace=False,
+            )
+        pytest.skip(f"{reason}; set NEWSROOM_REQUIRE_BROWSER=1 to fail instead.")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def serve_collected_static(route):
+    """Answer /static/ requests from STATIC_ROOT, as WhiteNoise does."""
+    relative = unquote(urlsplit(route.request.url).path).removeprefix(
+        "/" + settings.STATIC_URL.lstrip("/")
+    )
+    root = Path(settings.STATIC_ROOT).resolve()
+    file = (root / relative).resolve()
+    if file.is_file() and file.is_relative_to(root):
+        route.fulfill(path=file)
+    else:
+        route.fulfill(status=404, body="not collected")
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """Open pages in fresh browser contexts; fail on any missing static file."""
+    contexts, failures = [], []
+    static_path = f"/{settings.STATIC_URL.strip('/')}/"
+
+    def open_page(viewport=DESKTOP):
+        context = browser.new_context(viewport=viewport, base_url=live_server.url)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route(f"**{static_path}**", serve_collected_static)
+        contexts.append(context)
+        page = context.new_page()
+        page.on(
+            "response",
+            lambda response: (
+                failures.append(f"{response.status} {response.url}")
+                if response.status >= 400 and static_path in response.url
+                else None
+            ),
+        )
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert failures == [], "static files the pages use are missing"
+
+
+def screenshot(page, name):
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+def test_reader_opens_a_story_from_the_front_page(open_page, live_server, make_article):
+    article = make_article(
+        headline="Harbour reopens after the storm",
+        slug="harbour-reopens",
+        body="Dock workers returned on Monday morning as the cranes restarted.",
+    )
+
+    page = open_page(PHONE)
+    page.goto("/")
+    link = page.get_by_role("link", name=article.headline)
+    expect(link).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "reader-front-page-phone-360x740")
+    link.click()
+
+    expect(page).to_have_url(f"{live_server.url}/articles/harbour-reopens/")
+    expect(page.locator("h1")).to_have_text(article.headline)
+    expect(page.get_by_text("Dock workers returned on Monday morning")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "reader-story-phone-360x740")
+
+    desktop = open_page(DESKTOP)
+    desktop.goto("/")
+    screenshot(desktop, "reader-front-page-desktop-1280x900")
+    desktop.get_by_role("link", name=article.headline).click()
+    expect(desktop.locator("h1")).to_have_text(article.headline)
+    expect(
+        desktop.get_by_text("Dock workers returned on Monday morning")
+    ).to_be_visible()
+    screenshot(desktop, "reader-story-desktop-1280x900")
+
+
+@pytest.mark.parametrize("path", ["/", "/articles/harbour-reopens/"])
+def test_page_has_one_h1_a_skip_link_and_a_main_landmark(open_page, make_article, path):
+    make_article(headline="Harbour reopens after the storm", slug="harbour-reopens")
+
+    page = open_page()
+    page.goto(path)
+
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_count(1)
+    skip_link = page.get_by_role("link", name="Skip to content")
+    expect(skip_link).not_to_be_in_viewport()
+    page.keyboard.press("Tab")
+    expect(skip_link).to_be_focused()
+    expect(skip_link).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
+
+
+def test_editor_publishes_a_draft_from_the_article_list(
+    open_page, make_article, django_user_model
+):
+    django_user_model.objects.create_superuser(
+        "editor", "editor@example.com", EDITOR_PASSWORD
+    )
+    make_article(headline="Council approves the new tram line")
+    draft = make_article(
+        headline="Ferry strike called off",
+        slug="ferry-strike-called-off",
+        status=Status.DRAFT,
+    )
+
+    page = open_page()
+    assert page.goto(draft.get_absolute_url()).status == 404
+    page.goto("/admin/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill(EDITOR_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Articles").first.click()
+    expect(page).to_have_title("Select article to change | Newsroom admin")
+
+    page.get_by_role(
+        "checkbox", name=f"Select this object for an action - {draft.headline}"
+    ).check()
+    page.get_by_label("Action:").select_option(label="Publish selected articles")
+    with page.expect_response(
+        lambda response: response.request.method == "POST"
+    ) as posted:
+        page.get_by_role("button", name="Go").click()
+    assert posted.value.status == 302, "the action did not succeed"
+    expect(page.locator(".messagelist .success")).to_have_text("Published 1 article.")
+    screenshot(page, "editor-article-list-after-publishing")
+
+    assert Article.objects.published().filter(pk=draft.pk).exists()
+    response = page.goto(draft.get_absolute_url())
+    assert response.status == 200
+    expect(page.locator("h1")).to_have_text(draft.headline)
