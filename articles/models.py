@@ -219,9 +219,9 @@ class Article(Publishable):
         related_name="article",
         help_text="The seed document this story was imported from.",
     )
-    # A fingerprint of the text as last imported, so a re-import can tell an
-    # editor's change (kept) from an untouched import (updated).
-    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+    # Digests of each text field as last imported ({"body": "…", …}), so a
+    # re-import can tell an editor's change (kept) from an untouched one.
+    source_digests = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -281,7 +281,7 @@ class Headline(Publishable):
         editable=False,
         help_text="Its place (1, 2, …) in the source document's headline list.",
     )
-    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+    source_digests = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-published_at", "-pk"]

@@ -41,7 +41,9 @@ DOCUMENT_SUFFIX = ".txt"
 HEADLINE_TARGET_LENGTH = 110
 # C0 controls other than tab, DEL, and C1 controls: they break XML feeds and
 # PostgreSQL text (NUL), and never belong in a news document.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A byte-order mark past the start (files joined with cat) is invisible and
+# refused with them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
 ABBREVIATIONS = {
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Sen", "Rep", "Gov", "Lt", "Col",
     "Capt", "Sgt", "St", "Jr", "Sr", "No", "Jan", "Feb", "Mar", "Apr", "Aug",
@@ -93,6 +95,7 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     headlines_created: int = 0
     headlines_updated: int = 0
+    headlines_moved: int = 0
     headlines_withdrawn: int = 0
 
     def summary(self) -> str:
@@ -106,15 +109,24 @@ class ImportReport:
 # Finding and reading documents.
 
 
-def find_documents(paths: Iterable[Path | str]) -> list[Path]:
+@dataclass(frozen=True)
+class DocumentPath:
+    """A document to read, and the folder it must stay inside."""
+
+    path: Path
+    folder: Path
+
+
+def find_documents(paths: Iterable[Path | str]) -> list[DocumentPath]:
     """
-    Return the document files named by ``paths``, in a stable order.
+    Return the documents named by ``paths``, in a stable order.
 
     A folder stands for the ``*.txt`` files directly inside it (hidden files
-    and other names are not documents). Raise SeedError for a path that is
-    missing, uses "..", or is not a regular file inside its folder.
+    and other names are not documents). Raise SeedError for a path that does
+    not exist or contains "..": that is a mistake in the command, not in a
+    document. Each document's own checks happen when it is read.
     """
-    found: list[Path] = []
+    found: list[DocumentPath] = []
     for given in map(Path, paths):
         if ".." in given.parts:
             raise SeedError(given, "refusing a path that contains “..”")
@@ -125,15 +137,15 @@ def find_documents(paths: Iterable[Path | str]) -> list[Path]:
                 if entry.name.endswith(DOCUMENT_SUFFIX)
                 and not entry.name.startswith(".")
             )
-            found += [_checked(entry, folder=given) for entry in entries]
+            found += [DocumentPath(entry, given) for entry in entries]
         elif given.exists() or given.is_symlink():
-            found.append(_checked(given, folder=given.parent))
+            found.append(DocumentPath(given, given.parent))
         else:
             raise SeedError(given, "no such file or folder")
     return found
 
 
-def _checked(path: Path, *, folder: Path) -> Path:
+def _check_location(path: Path, *, folder: Path) -> None:
     try:
         resolved = path.resolve(strict=True)
     except (OSError, RuntimeError):
@@ -142,11 +154,18 @@ def _checked(path: Path, *, folder: Path) -> Path:
         raise SeedError(path, f"is a link to {resolved}, outside {folder}/")
     if not stat.S_ISREG(resolved.stat().st_mode):
         raise SeedError(path, "is not a regular file")
-    return path
 
 
-def read_document(path: Path, *, max_bytes: int) -> ParsedDocument:
-    """Read and check one document; raise SeedError naming what is wrong."""
+def read_document(
+    path: Path, *, max_bytes: int, folder: Path | None = None
+) -> ParsedDocument:
+    """
+    Read and check one document; raise SeedError naming what is wrong.
+
+    The file must be a regular file inside ``folder`` (by default its own
+    folder), so a link cannot smuggle in a file from elsewhere.
+    """
+    _check_location(path, folder=path.parent if folder is None else folder)
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -279,11 +298,12 @@ def headline_case(text: str) -> str:
     words = text.split()
     cased = []
     for index, word in enumerate(words):
-        edge = index in (0, len(words) - 1)
         parts = word.split("-")
+        first = {0} if index == 0 else set()
+        last = {len(parts) - 1} if index == len(words) - 1 else set()
         cased.append(
             "-".join(
-                _case_word(part, small_ok=not (edge and number == 0))
+                _case_word(part, small_ok=number not in first | last)
                 for number, part in enumerate(parts)
             )
         )
@@ -316,7 +336,13 @@ def derive_headline(lead: str, *, max_length: int) -> str:
     text = re.sub(
         r"\b(?:is|are)\s+(?:set|expected|scheduled|due|poised|going)\s+to\b", "to", text
     )
-    text = re.sub(r"\bwill\s+(?=\w)", "to ", text)
+    # "will" as a verb only: not "the will of the people".
+    text = re.sub(
+        r"(?<!\b[Tt]he )(?<!\b[Aa] )(?<!\b[Hh]is )(?<!\b[Hh]er )(?<!\b[Ii]ts )"
+        r"\bwill\s+(?!of\b)(?=\w)",
+        "to ",
+        text,
+    )
     limit = min(max_length, HEADLINE_TARGET_LENGTH)
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0]
@@ -335,9 +361,13 @@ def derive_dek(lead: str, *, max_length: int) -> str:
 
 def plain_to_markdown(paragraph: str) -> str:
     """Escape what Markdown would read as markup, so plain text stays as typed."""
-    text = re.sub(r"([\\`*_\[\]<>])", r"\\\1", paragraph)
-    text = re.sub(r"&(?=#?\w+;)", "&amp;", text)
-    text = re.sub(r"^([#>+=|-])", r"\\\1", text)
+    text = re.sub(r"([\\`*_\[\]])", r"\\\1", paragraph)
+    # "<" has no backslash escape in Markdown; as an entity it shows as typed
+    # and can never open a tag.
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;")
+    # A paragraph is one line, so only a line's first character can start a
+    # block (heading, quote, list); setext headings and tables need two lines.
+    text = re.sub(r"^([#>+-])", r"\\\1", text)
     return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
 
 
@@ -354,9 +384,11 @@ def import_document(
     """
     Import one parsed document in one transaction and say what changed.
 
-    Raise SeedError, with nothing written, if the database refuses it.
+    Raise SeedError, with nothing written, if the document cannot give an
+    article or the database refuses it.
     """
     now = now or timezone.now()
+    values = _article_values(document)
     report = ImportReport(path=document.path)
     try:
         with transaction.atomic():
@@ -367,31 +399,38 @@ def import_document(
             if not created and source.sha256 != document.sha256:
                 source.sha256, source.size = document.sha256, document.size
                 source.save(update_fields=["sha256", "size", "updated_at"])
-            _import_article(source, document, tagger, now, report)
+            _import_article(source, document, values, tagger, now, report)
             _import_headlines(source, document, tagger, now, report)
     except DatabaseError as error:
         raise SeedError(document.path, f"the database refused it: {error}") from None
-    if report.outcome == "unchanged" and (
-        report.headlines_created
-        or report.headlines_updated
-        or report.headlines_withdrawn
-    ):
+    counts = {
+        "created": report.headlines_created,
+        "updated": report.headlines_updated,
+        "moved": report.headlines_moved,
+        "withdrawn": report.headlines_withdrawn,
+    }
+    if report.outcome != "created" and any(counts.values()):
         report.outcome = "updated"
-    if report.outcome == "updated":
         report.notes.append(
-            f"headlines: {report.headlines_created} created, "
-            f"{report.headlines_updated} updated, "
-            f"{report.headlines_withdrawn} withdrawn"
+            "headlines: "
+            + ", ".join(f"{count} {what}" for what, count in counts.items() if count)
         )
     return report
 
 
 def _article_values(document: ParsedDocument) -> dict[str, str]:
     lead = lead_sentence(document.paragraphs[0])
+    headline = derive_headline(
+        lead, max_length=Article._meta.get_field("headline").max_length
+    )
+    if not any(char.isalnum() for char in headline):
+        raise SeedError(
+            document.path,
+            "the body's first sentence has no words to make a headline from",
+            line=1,
+        )
     return {
-        "headline": derive_headline(
-            lead, max_length=Article._meta.get_field("headline").max_length
-        ),
+        "headline": headline,
         "dek": derive_dek(lead, max_length=Article._meta.get_field("dek").max_length),
         "body": "\n\n".join(plain_to_markdown(p) for p in document.paragraphs),
     }
@@ -400,11 +439,11 @@ def _article_values(document: ParsedDocument) -> dict[str, str]:
 def _import_article(
     source: SourceDocument,
     document: ParsedDocument,
+    values: dict[str, str],
     tagger: Tagger,
     now: datetime,
     report: ImportReport,
 ) -> None:
-    values = _article_values(document)
     text_for_tags = "\n\n".join(document.paragraphs)
     try:
         article = source.article
@@ -418,12 +457,12 @@ def _import_article(
             published_at=now,
             needs_review=True,
             source=source,
-            source_digest=_fingerprint(values),
+            source_digests=_digests(values),
         )
         article.tags.set(tagger.tags(text_for_tags))
         report.outcome = "created"
         return
-    changed, kept, refingerprinted = _merge(article, values)
+    changed, kept, redigested = _merge(article, values)
     if changed:
         if "headline" in changed:
             article.needs_review = True
@@ -432,8 +471,8 @@ def _import_article(
         article.tags.add(*tagger.tags(text_for_tags))
         report.outcome = "updated"
         report.notes.append(f"article {', '.join(changed)} updated")
-    elif refingerprinted:
-        article.save(update_fields=["source_digest"])
+    elif redigested:
+        article.save(update_fields=["source_digests"])
     if kept:
         report.notes.append(
             f"kept an editor's changes to the article {', '.join(kept)}"
@@ -447,31 +486,37 @@ def _import_headlines(
     now: datetime,
     report: ImportReport,
 ) -> None:
-    existing = list(source.headlines.order_by("source_position", "pk"))
-    # Pair each headline line with what it gave before: the same text first
-    # (so reordering keeps identities), then what is left in order (so an
-    # edited line updates its headline in place).
-    by_text = {headline.text: headline for headline in existing}
+    # Headlines that left the document earlier (no position) stay withdrawn.
+    current = list(
+        source.headlines.filter(source_position__isnull=False).order_by(
+            "source_position"
+        )
+    )
+    # Pair each line with the headline it gave before: first by the text the
+    # last import wrote (so reordering, or an editor's rewording, keeps the
+    # pairing), then what is left in order (so an edited line updates its
+    # headline in place). Whatever is still left has left the document.
+    by_imported_text = {h.source_digests.get("text"): h for h in current}
     pairs: dict[int, Headline] = {}
     for parsed in document.headlines:
-        match = by_text.pop(parsed.text, None)
+        match = by_imported_text.pop(digest(parsed.text), None)
         if match is not None:
             pairs[parsed.position] = match
-    leftover = [h for h in existing if h not in pairs.values()]
+    paired = {headline.pk for headline in pairs.values()}
+    leftover = [h for h in current if h.pk not in paired]
     for parsed in document.headlines:
         if parsed.position not in pairs and leftover:
             pairs[parsed.position] = leftover.pop(0)
 
-    moved = [h for h in existing if h.source_position is not None]
-    if any(pairs.get(h.source_position) is not h for h in moved):
-        # Free the positions first: the (source, position) pair is unique.
-        Headline.objects.filter(pk__in=[h.pk for h in moved]).update(
+    moved = [h for p, h in pairs.items() if h.source_position != p]
+    if moved or leftover:
+        # Free the positions first: (source, position) is unique.
+        Headline.objects.filter(pk__in=[h.pk for h in current]).update(
             source_position=None
         )
-        for headline in moved:
-            headline.source_position = None
-
+    report.headlines_moved = len(moved)
     for headline in leftover:
+        headline.source_position = None
         if headline.status == Status.PUBLISHED:
             headline.unpublish()
             report.headlines_withdrawn += 1
@@ -489,20 +534,19 @@ def _import_headlines(
                 published_at=now - timedelta(milliseconds=parsed.position),
                 source=source,
                 source_position=parsed.position,
-                source_digest=_fingerprint(values),
+                source_digests=_digests(values),
             )
             headline.tags.set(tagger.tags(parsed.text))
             report.headlines_created += 1
             continue
-        changed, kept, refingerprinted = _merge(headline, values)
-        position_changed = headline.source_position != parsed.position
+        changed, kept, redigested = _merge(headline, values)
         headline.source_position = parsed.position
         if changed:
             headline.save()
             headline.tags.add(*tagger.tags(parsed.text))
             report.headlines_updated += 1
-        elif position_changed or refingerprinted:
-            headline.save(update_fields=["source_position", "source_digest"])
+        elif moved or leftover or redigested:
+            headline.save(update_fields=["source_position", "source_digests"])
         if kept:
             report.notes.append(
                 f"kept an editor's changes to headline {parsed.position} "
@@ -510,13 +554,8 @@ def _import_headlines(
             )
 
 
-def _fingerprint(values: dict[str, str]) -> str:
-    return ",".join(f"{name}:{digest(value)}" for name, value in sorted(values.items()))
-
-
-def _imported_digests(item: Article | Headline) -> dict[str, str]:
-    pairs = (part.split(":", 1) for part in item.source_digest.split(",") if part)
-    return dict(pairs)
+def _digests(values: dict[str, str]) -> dict[str, str]:
+    return {name: digest(value) for name, value in values.items()}
 
 
 def _merge(
@@ -529,7 +568,7 @@ def _merge(
     (their text differs from what the last import wrote), and whether the
     record of what was imported changed.
     """
-    imported = _imported_digests(item)
+    imported = item.source_digests or {}
     changed, kept = [], []
     for name, value in values.items():
         current = getattr(item, name)
@@ -540,7 +579,7 @@ def _merge(
             changed.append(name)
         else:
             kept.append(name)
-    fingerprint = _fingerprint(values)
-    refingerprinted = item.source_digest != fingerprint
-    item.source_digest = fingerprint
-    return changed, kept, refingerprinted
+    digests = _digests(values)
+    redigested = imported != digests
+    item.source_digests = digests
+    return changed, kept, redigested

@@ -56,10 +56,13 @@ class Command(BaseCommand):
             )
         tagger = Tagger.from_database()
         outcomes = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
-        for path in documents:
+        for found in documents:
+            path = found.path
             try:
                 document = read_document(
-                    path, max_bytes=settings.NEWSROOM_SEED_MAX_BYTES
+                    path,
+                    folder=found.folder,
+                    max_bytes=settings.NEWSROOM_SEED_MAX_BYTES,
                 )
                 report = self._import(document, tagger=tagger, dry_run=dry_run)
             except SeedError as error:
