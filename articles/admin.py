@@ -66,6 +66,9 @@ class TagAdmin(admin.ModelAdmin):
 class PublishableAdmin(admin.ModelAdmin):
     """What articles and headlines share: status, scheduling, bulk actions."""
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     date_hierarchy = "published_at"
     autocomplete_fields = ["tags"]
     readonly_fields = ["created_at", "updated_at", "source"]
@@ -179,6 +182,11 @@ class ArticleAdmin(PublishableAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "dek":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(Headline)
