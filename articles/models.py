@@ -23,10 +23,29 @@ class TagKind(models.TextChoices):
     ORGANIZATION = "organization", "Organization"
 
 
+def public_q(now: datetime | None = None) -> Q:
+    """The visibility rule: published, and not scheduled for later."""
+    return Q(status=Status.PUBLISHED, published_at__lte=now or timezone.now())
+
+
 class PublishableQuerySet(models.QuerySet):
     def published(self) -> "PublishableQuerySet":
         """Return what readers may see: published, not scheduled for later."""
-        return self.filter(status=Status.PUBLISHED, published_at__lte=timezone.now())
+        return self.filter(public_q())
+
+    def last_changed(self) -> datetime | None:
+        """
+        Return when what readers see of these items last changed.
+
+        That is the latest edit of any of them (an unpublished one included:
+        withdrawing a story changes the pages it was on) or the latest moment
+        one became public (a scheduled story going live edits nothing).
+        """
+        times = self.aggregate(
+            edited=models.Max("updated_at"),
+            went_live=models.Max("published_at", filter=public_q()),
+        )
+        return max(filter(None, times.values()), default=None)
 
 
 class Publishable(models.Model):
