@@ -26,6 +26,15 @@ def site_last_changed(request, *args, **kwargs) -> datetime | None:
     return latest(Article.objects.last_changed(), Headline.objects.last_changed())
 
 
+def cache_publicly(response):
+    """Let shared caches keep a public response for a short while."""
+    if response.status_code in (200, 304):
+        patch_cache_control(
+            response, public=True, max_age=settings.NEWSROOM_CACHE_MAX_AGE
+        )
+    return response
+
+
 def public(last_changed=site_last_changed):
     """
     Decorate a public view: shared caching for a short while, and a 304 to a
@@ -37,12 +46,7 @@ def public(last_changed=site_last_changed):
 
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            response = conditional(request, *args, **kwargs)
-            if response.status_code in (200, 304):
-                patch_cache_control(
-                    response, public=True, max_age=settings.NEWSROOM_CACHE_MAX_AGE
-                )
-            return response
+            return cache_publicly(conditional(request, *args, **kwargs))
 
         return wrapper
 

@@ -1,8 +1,10 @@
 from datetime import datetime
 
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,9 +25,19 @@ class TagKind(models.TextChoices):
     ORGANIZATION = "organization", "Organization"
 
 
-def public_q(now: datetime | None = None) -> Q:
-    """The visibility rule: published, and not scheduled for later."""
-    return Q(status=Status.PUBLISHED, published_at__lte=now or timezone.now())
+def public_q(prefix: str = "", *, now: datetime | None = None) -> Q:
+    """
+    The visibility rule: published, and not scheduled for later.
+
+    ``prefix`` applies it across a relation, as in
+    ``Count("articles", filter=public_q("articles__"))``.
+    """
+    return Q(
+        **{
+            f"{prefix}status": Status.PUBLISHED,
+            f"{prefix}published_at__lte": now or timezone.now(),
+        }
+    )
 
 
 class PublishableQuerySet(models.QuerySet):
@@ -108,6 +120,35 @@ def published_needs_time() -> Q:
 class TagQuerySet(models.QuerySet):
     def get_by_natural_key(self, slug: str) -> "Tag":
         return self.get(slug=slug)
+
+    def with_public_counts(self) -> "TagQuerySet":
+        """Annotate how many public stories and headlines carry each tag."""
+        return self.annotate(
+            article_count=_public_count(Article),
+            headline_count=_public_count(Headline),
+        )
+
+    def in_use(self) -> "TagQuerySet":
+        """Keep the tags that something public carries (with the counts)."""
+        return (
+            self.with_public_counts()
+            .filter(Q(article_count__gt=0) | Q(headline_count__gt=0))
+            .order_by("-article_count", "name")
+        )
+
+
+def _public_count(model: type[models.Model]) -> Coalesce:
+    # A correlated subquery per count: joining both relations at once would
+    # multiply the rows (stories × headlines) before counting.
+    counts = (
+        model.objects.published()
+        .filter(tags=OuterRef("pk"))
+        .order_by()
+        .values("tags")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counts), 0)
 
 
 class Tag(models.Model):
@@ -241,6 +282,9 @@ class Article(Publishable):
     # Digests of each text field as last imported ({"body": "…", …}), so a
     # re-import can tell an editor's change (kept) from an untouched one.
     source_digests = models.JSONField(default=dict, blank=True, editable=False)
+    # Kept up to date by a PostgreSQL trigger and GIN-indexed there (see
+    # migration 0002); unused on SQLite, where search falls back to LIKE.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -301,6 +345,7 @@ class Headline(Publishable):
         help_text="Its place (1, 2, …) in the source document's headline list.",
     )
     source_digests = models.JSONField(default=dict, blank=True, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-published_at", "-pk"]

@@ -1,11 +1,30 @@
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.views.generic import DetailView, ListView, TemplateView
+from django.utils.cache import get_conditional_response
+from django.utils.decorators import method_decorator
+from django.utils.http import http_date
+from django.views.generic import DetailView, ListView, MonthArchiveView, TemplateView
 
+from articles.freshness import cache_publicly, latest, public
 from articles.models import Article, Headline, Tag
+from articles.search import clean_query, load_results, search
 
+FRONT_PAGE_FEATURED = 3
 FRONT_PAGE_STORIES = 12
 FRONT_PAGE_HEADLINES = 10
+FRONT_PAGE_TOPICS = 12
+RELATED_STORIES = 4
+
+
+def paginate(request, queryset, per_page):
+    """Return the page ``?page=`` asks for; a page that does not exist is a 404."""
+    paginator = Paginator(queryset, per_page)
+    try:
+        return paginator.page(request.GET.get("page") or 1)
+    except (EmptyPage, PageNotAnInteger) as error:
+        raise Http404(str(error)) from error
 
 
 def public_articles():
@@ -16,16 +35,30 @@ def public_headlines():
     return Headline.objects.published().select_related("article")
 
 
+@method_decorator(public(), name="dispatch")
 class FrontPageView(TemplateView):
     template_name = "articles/front_page.html"
 
     def get_context_data(self, **kwargs):
-        stories = list(public_articles()[:FRONT_PAGE_STORIES])
-        featured = [story for story in stories if story.featured][:3]
+        # One query for both lists: the newest featured stories and the
+        # newest stories, told apart in Python.
+        featured_ids = (
+            Article.objects.published()
+            .filter(featured=True)
+            .values("pk")[:FRONT_PAGE_FEATURED]
+        )
+        latest_ids = Article.objects.published().values("pk")[:FRONT_PAGE_STORIES]
+        stories = list(
+            public_articles().filter(pk__in=featured_ids)
+            | public_articles().filter(pk__in=latest_ids)
+        )
+        featured = [story for story in stories if story.featured][:FRONT_PAGE_FEATURED]
+        rest = [story for story in stories if story not in featured]
         return super().get_context_data(
             featured=featured,
-            latest=[story for story in stories if story not in featured],
+            latest=rest[:FRONT_PAGE_STORIES],
             headlines=public_headlines()[:FRONT_PAGE_HEADLINES],
+            topics=Tag.objects.in_use()[:FRONT_PAGE_TOPICS],
             **kwargs,
         )
 
@@ -33,10 +66,39 @@ class FrontPageView(TemplateView):
 class ArticleDetailView(DetailView):
     def get_queryset(self):
         return public_articles().prefetch_related(
-            Prefetch("headlines", queryset=Headline.objects.published())
+            Prefetch(
+                "headlines",
+                queryset=Headline.objects.published(),
+                to_attr="public_headlines",
+            )
         )
 
+    def get(self, request, *args, **kwargs):
+        # The story's own times say when its page changed: no extra query.
+        self.object = self.get_object()
+        changed = int(
+            latest(self.object.updated_at, self.object.published_at).timestamp()
+        )
+        response = get_conditional_response(request, last_modified=changed)
+        if response is None:
+            response = self.render_to_response(self.get_context_data())
+            response.headers["Last-Modified"] = http_date(changed)
+        return cache_publicly(response)
 
+    def get_context_data(self, **kwargs):
+        tags = list(self.object.tags.all())
+        related = (
+            Article.objects.published()
+            .filter(tags__in=tags)
+            .exclude(pk=self.object.pk)
+            .distinct()[:RELATED_STORIES]
+            if tags
+            else []
+        )
+        return super().get_context_data(related=related, **kwargs)
+
+
+@method_decorator(public(), name="dispatch")
 class HeadlineListView(ListView):
     paginate_by = 50
 
@@ -44,15 +106,57 @@ class HeadlineListView(ListView):
         return public_headlines()
 
 
+@method_decorator(public(), name="dispatch")
+class TagListView(ListView):
+    template_name = "articles/tag_list.html"
+    context_object_name = "tags"
+
+    def get_queryset(self):
+        return Tag.objects.in_use().order_by("kind", "name")
+
+
+@method_decorator(public(), name="dispatch")
 class TagDetailView(DetailView):
     model = Tag
+    paginate_by = 20
 
     def get_object(self, queryset=None):
         return get_object_or_404(Tag, slug=self.kwargs["slug"])
 
     def get_context_data(self, **kwargs):
+        page = paginate(
+            self.request, public_articles().filter(tags=self.object), self.paginate_by
+        )
         return super().get_context_data(
-            articles=public_articles().filter(tags=self.object)[:50],
-            headlines=public_headlines().filter(tags=self.object)[:50],
+            page_obj=page,
+            articles=page.object_list,
+            headlines=public_headlines().filter(tags=self.object)[:20],
             **kwargs,
         )
+
+
+@method_decorator(public(), name="dispatch")
+class ArchiveMonthView(MonthArchiveView):
+    date_field = "published_at"
+    month_format = "%m"
+    paginate_by = 20
+    allow_empty = False
+    template_name = "articles/archive_month.html"
+    context_object_name = "articles"
+
+    def get_queryset(self):
+        return public_articles()
+
+
+@method_decorator(public(), name="dispatch")
+class SearchView(TemplateView):
+    template_name = "articles/search.html"
+    paginate_by = 20
+
+    def get_context_data(self, **kwargs):
+        query = clean_query(self.request.GET.get("q"))
+        context = super().get_context_data(query=query, **kwargs)
+        if query.terms:
+            page = paginate(self.request, search(query), self.paginate_by)
+            context.update(page_obj=page, results=load_results(page.object_list))
+        return context

@@ -5,105 +5,331 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SourceDocument',
+            name="SourceDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="The file's path relative to the folder it was imported from.", max_length=255, unique=True)),
-                ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
-                ('size', models.PositiveIntegerField(help_text='In bytes.')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='first imported')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='last changed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="The file's path relative to the folder it was imported from.",
+                        max_length=255,
+                        unique=True,
+                    ),
+                ),
+                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
+                ("size", models.PositiveIntegerField(help_text="In bytes.")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        auto_now_add=True, verbose_name="first imported"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(auto_now=True, verbose_name="last changed"),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(allow_unicode=True, max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('topic', 'Topic'), ('person', 'Person'), ('place', 'Place'), ('organization', 'Organization')], default='topic', max_length=16)),
-                ('description', models.TextField(blank=True)),
-                ('aliases', models.JSONField(blank=True, default=list, help_text='Other ways the text names it, one per line: abbreviations, capitals, demonyms. A form written in lower case matches any case; a form with capitals matches only as written (so “US” never matches “us”).')),
-                ('short_forms', models.JSONField(blank=True, default=list, help_text='Forms that count only after the name or an alias has appeared earlier in the same text, such as a surname on second reference.', verbose_name='short forms')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "slug",
+                    models.SlugField(allow_unicode=True, max_length=100, unique=True),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("topic", "Topic"),
+                            ("person", "Person"),
+                            ("place", "Place"),
+                            ("organization", "Organization"),
+                        ],
+                        default="topic",
+                        max_length=16,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "aliases",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Other ways the text names it, one per line: abbreviations, capitals, demonyms. A form written in lower case matches any case; a form with capitals matches only as written (so “US” never matches “us”).",
+                    ),
+                ),
+                (
+                    "short_forms",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Forms that count only after the name or an alias has appeared earlier in the same text, such as a surname on second reference.",
+                        verbose_name="short forms",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'indexes': [models.Index(fields=['kind', 'name'], name='tag_kind_idx')],
+                "ordering": ["name"],
+                "indexes": [models.Index(fields=["kind", "name"], name="tag_kind_idx")],
             },
         ),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('review', 'In review'), ('published', 'Published'), ('unpublished', 'Unpublished')], default='draft', max_length=16)),
-                ('published_at', models.DateTimeField(blank=True, help_text='When readers may see it. A time in the future schedules it.', null=True, verbose_name='published at')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('headline', models.CharField(max_length=200)),
-                ('slug', models.SlugField(allow_unicode=True, max_length=200, unique=True)),
-                ('dek', models.CharField(blank=True, help_text='The standfirst under the headline.', max_length=400)),
-                ('body', models.TextField(help_text='Markdown.')),
-                ('body_html', models.TextField(blank=True, editable=False)),
-                ('byline', models.CharField(blank=True, max_length=200)),
-                ('featured', models.BooleanField(default=False, help_text='Featured stories lead the front page.')),
-                ('needs_review', models.BooleanField(default=False, help_text="Something here was generated (such as a headline derived from the lead) and awaits an editor's check. Clear it once checked.", verbose_name='needs review')),
-                ('source_digests', models.JSONField(blank=True, default=dict, editable=False)),
-                ('source', models.OneToOneField(blank=True, help_text='The seed document this story was imported from.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='article', to='articles.sourcedocument')),
-                ('tags', models.ManyToManyField(blank=True, related_name='articles', to='articles.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("review", "In review"),
+                            ("published", "Published"),
+                            ("unpublished", "Unpublished"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "published_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When readers may see it. A time in the future schedules it.",
+                        null=True,
+                        verbose_name="published at",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("headline", models.CharField(max_length=200)),
+                (
+                    "slug",
+                    models.SlugField(allow_unicode=True, max_length=200, unique=True),
+                ),
+                (
+                    "dek",
+                    models.CharField(
+                        blank=True,
+                        help_text="The standfirst under the headline.",
+                        max_length=400,
+                    ),
+                ),
+                ("body", models.TextField(help_text="Markdown.")),
+                ("body_html", models.TextField(blank=True, editable=False)),
+                ("byline", models.CharField(blank=True, max_length=200)),
+                (
+                    "featured",
+                    models.BooleanField(
+                        default=False, help_text="Featured stories lead the front page."
+                    ),
+                ),
+                (
+                    "needs_review",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Something here was generated (such as a headline derived from the lead) and awaits an editor's check. Clear it once checked.",
+                        verbose_name="needs review",
+                    ),
+                ),
+                (
+                    "source_digests",
+                    models.JSONField(blank=True, default=dict, editable=False),
+                ),
+                (
+                    "source",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="The seed document this story was imported from.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="article",
+                        to="articles.sourcedocument",
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(
+                        blank=True, related_name="articles", to="articles.tag"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-pk'],
+                "ordering": ["-published_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Headline',
+            name="Headline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('review', 'In review'), ('published', 'Published'), ('unpublished', 'Unpublished')], default='draft', max_length=16)),
-                ('published_at', models.DateTimeField(blank=True, help_text='When readers may see it. A time in the future schedules it.', null=True, verbose_name='published at')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('text', models.CharField(max_length=300)),
-                ('slug', models.SlugField(allow_unicode=True, max_length=200, unique=True)),
-                ('source_position', models.PositiveIntegerField(blank=True, editable=False, help_text="Its place (1, 2, …) in the source document's headline list.", null=True)),
-                ('source_digests', models.JSONField(blank=True, default=dict, editable=False)),
-                ('article', models.ForeignKey(blank=True, help_text='The story that tells this headline in full, if there is one.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='headlines', to='articles.article')),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='headlines', to='articles.sourcedocument')),
-                ('tags', models.ManyToManyField(blank=True, related_name='headlines', to='articles.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("review", "In review"),
+                            ("published", "Published"),
+                            ("unpublished", "Unpublished"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "published_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When readers may see it. A time in the future schedules it.",
+                        null=True,
+                        verbose_name="published at",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("text", models.CharField(max_length=300)),
+                (
+                    "slug",
+                    models.SlugField(allow_unicode=True, max_length=200, unique=True),
+                ),
+                (
+                    "source_position",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        editable=False,
+                        help_text="Its place (1, 2, …) in the source document's headline list.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "source_digests",
+                    models.JSONField(blank=True, default=dict, editable=False),
+                ),
+                (
+                    "article",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The story that tells this headline in full, if there is one.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="headlines",
+                        to="articles.article",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="headlines",
+                        to="articles.sourcedocument",
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(
+                        blank=True, related_name="headlines", to="articles.tag"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-pk'],
-                'indexes': [models.Index(fields=['status', '-published_at'], name='headline_public_idx'), models.Index(fields=['-updated_at'], name='headline_updated_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('status', 'published'), _negated=True), ('published_at__isnull', False), _connector='OR'), name='headline_published_has_time', violation_error_message='A published headline needs a time.'), models.UniqueConstraint(condition=models.Q(('source__isnull', False)), fields=('source', 'source_position'), name='headline_unique_source_position')],
+                "ordering": ["-published_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "-published_at"], name="headline_public_idx"
+                    ),
+                    models.Index(fields=["-updated_at"], name="headline_updated_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "published"), _negated=True),
+                            ("published_at__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="headline_published_has_time",
+                        violation_error_message="A published headline needs a time.",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("source__isnull", False)),
+                        fields=("source", "source_position"),
+                        name="headline_unique_source_position",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['status', '-published_at'], name='article_public_idx'),
+            model_name="article",
+            index=models.Index(
+                fields=["status", "-published_at"], name="article_public_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['featured', 'status', '-published_at'], name='article_featured_idx'),
+            model_name="article",
+            index=models.Index(
+                fields=["featured", "status", "-published_at"],
+                name="article_featured_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['-updated_at'], name='article_updated_idx'),
+            model_name="article",
+            index=models.Index(fields=["-updated_at"], name="article_updated_idx"),
         ),
         migrations.AddConstraint(
-            model_name='article',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'published'), _negated=True), ('published_at__isnull', False), _connector='OR'), name='article_published_has_time', violation_error_message='A published story needs a publication time.'),
+            model_name="article",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "published"), _negated=True),
+                    ("published_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="article_published_has_time",
+                violation_error_message="A published story needs a publication time.",
+            ),
         ),
     ]
