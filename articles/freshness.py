@@ -23,7 +23,7 @@ def latest(*times: datetime | None) -> datetime | None:
 
 def site_last_changed(request, *args, **kwargs) -> datetime | None:
     """Return when any public page of the site last changed."""
-    return latest(Article.objects.last_changed(), Headline.objects.last_changed())
+    return Article.objects.all().last_changed(Headline.objects.all())
 
 
 def cache_publicly(response):

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
@@ -9,6 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.rendering import render_markdown
+
+# An edit later than this after publication is shown to readers as an update.
+UPDATE_NOTICE_AFTER = timedelta(minutes=5)
 
 
 class Status(models.TextChoices):
@@ -45,19 +48,36 @@ class PublishableQuerySet(models.QuerySet):
         """Return what readers may see: published, not scheduled for later."""
         return self.filter(public_q())
 
-    def last_changed(self) -> datetime | None:
+    def last_changed(self, *others: "PublishableQuerySet") -> datetime | None:
         """
         Return when what readers see of these items last changed.
 
         That is the latest edit of any of them (an unpublished one included:
         withdrawing a story changes the pages it was on) or the latest moment
         one became public (a scheduled story going live edits nothing).
+        Querysets in ``others`` (of another model, say) count too, all in one
+        query.
         """
-        times = self.aggregate(
-            edited=models.Max("updated_at"),
-            went_live=models.Max("published_at", filter=public_q()),
+        query = self._change_times()
+        if others:
+            query = query.union(*(other._change_times() for other in others), all=True)
+        return max(
+            (time for row in query for time in row.values() if time), default=None
         )
-        return max(filter(None, times.values()), default=None)
+
+    def _change_times(self) -> models.QuerySet:
+        # Grouping on a constant gives a one-row aggregate that, unlike
+        # aggregate(), can be combined with another model's in a UNION.
+        return (
+            self.order_by()
+            .annotate(one=models.Value(1, output_field=models.IntegerField()))
+            .values("one")
+            .annotate(
+                edited=models.Max("updated_at"),
+                went_live=models.Max("published_at", filter=public_q()),
+            )
+            .values("edited", "went_live")
+        )
 
 
 class Publishable(models.Model):
@@ -317,6 +337,14 @@ class Article(Publishable):
 
     def get_absolute_url(self):
         return reverse("articles:detail", args=[self.slug])
+
+    @property
+    def updated_since_publication(self) -> bool:
+        """Say whether the story changed after it went out (readers are told)."""
+        return (
+            self.published_at is not None
+            and self.updated_at - self.published_at > UPDATE_NOTICE_AFTER
+        )
 
 
 class Headline(Publishable):

@@ -62,8 +62,9 @@ def search(query: CleanQuery):
         articles, headlines = _fallback(query)
     fields = ["kind", "pk", "rank", "published_at"]
     return (
-        articles.values(*fields)
-        .union(headlines.values(*fields), all=True)
+        articles.order_by()
+        .values(*fields)
+        .union(headlines.order_by().values(*fields), all=True)
         .order_by("-rank", "-published_at", "kind", "-pk")
     )
 

@@ -1,5 +1,5 @@
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Prefetch
+from django.db.models import Case, Prefetch, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
@@ -8,7 +8,7 @@ from django.utils.http import http_date
 from django.views.generic import DetailView, ListView, MonthArchiveView, TemplateView
 
 from articles.freshness import cache_publicly, latest, public
-from articles.models import Article, Headline, Tag
+from articles.models import Article, Headline, Tag, TagKind
 from articles.search import clean_query, load_results, search
 
 FRONT_PAGE_FEATURED = 3
@@ -112,7 +112,8 @@ class TagListView(ListView):
     context_object_name = "tags"
 
     def get_queryset(self):
-        return Tag.objects.in_use().order_by("kind", "name")
+        kinds = [When(kind=kind, then=Value(rank)) for rank, kind in enumerate(TagKind)]
+        return Tag.objects.in_use().order_by(Case(*kinds), "name")
 
 
 @method_decorator(public(), name="dispatch")
