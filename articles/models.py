@@ -341,10 +341,10 @@ class Article(Publishable):
     @property
     def updated_since_publication(self) -> bool:
         """Say whether the story changed after it went out (readers are told)."""
-        return (
-            self.published_at is not None
-            and self.updated_at - self.published_at > UPDATE_NOTICE_AFTER
-        )
+        if self.published_at is None:
+            return False
+        went_out = max(self.published_at, self.created_at)
+        return self.updated_at - went_out > UPDATE_NOTICE_AFTER
 
 
 class Headline(Publishable):
