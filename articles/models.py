@@ -148,6 +148,19 @@ class TagQuerySet(models.QuerySet):
             headline_count=_public_count(Headline),
         )
 
+    def _change_times(self) -> models.QuerySet:
+        # The same shape as PublishableQuerySet's, to join its UNION: a
+        # renamed tag changes every page that shows it.
+        return (
+            self.order_by()
+            .annotate(one=models.Value(1, output_field=models.IntegerField()))
+            .values("one")
+            .annotate(
+                edited=models.Max("updated_at"), went_live=models.Max("updated_at")
+            )
+            .values("edited", "went_live")
+        )
+
     def in_use(self) -> "TagQuerySet":
         """Keep the tags that something public carries (with the counts)."""
         return (

@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from articles import views
+from articles import feeds, views
 from articles.converters import UnicodeSlugConverter
 
 register_converter(UnicodeSlugConverter, "uslug")
@@ -19,5 +19,18 @@ urlpatterns = [
         views.ArchiveMonthView.as_view(),
         name="archive",
     ),
-    # Feeds (articles/feeds.py).
+    path("feeds/latest.rss", feeds.LatestStoriesFeed(), name="feed-rss"),
+    path("feeds/latest.atom", feeds.LatestStoriesAtomFeed(), name="feed-atom"),
+    path("feeds/latest.json", feeds.LatestStoriesJsonFeed(), name="feed-json"),
+    path("feeds/tags/<uslug:slug>.rss", feeds.LatestStoriesFeed(), name="tag-feed-rss"),
+    path(
+        "feeds/tags/<uslug:slug>.atom",
+        feeds.LatestStoriesAtomFeed(),
+        name="tag-feed-atom",
+    ),
+    path(
+        "feeds/tags/<uslug:slug>.json",
+        feeds.LatestStoriesJsonFeed(),
+        name="tag-feed-json",
+    ),
 ]

@@ -74,11 +74,13 @@ class ArticleDetailView(DetailView):
         )
 
     def get(self, request, *args, **kwargs):
-        # The story's own times say when its page changed: no extra query.
+        # The story's own times and its tags' say when its page changed: no
+        # extra query (the tags are prefetched).
         self.object = self.get_object()
-        changed = int(
-            latest(self.object.updated_at, self.object.published_at).timestamp()
-        )
+        tag_times = [tag.updated_at for tag in self.object.tags.all()]
+        changed = latest(self.object.updated_at, self.object.published_at, *tag_times)
+        changed = int(changed.timestamp())
+
         response = get_conditional_response(request, last_modified=changed)
         if response is None:
             response = self.render_to_response(self.get_context_data())

@@ -213,6 +213,12 @@ LOGGING = {
 
 # Newsroom's own settings.
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "Newsroom")
+# The publication's own domain, for ids that must not change with the host a
+# request came to (feed entry ids): by default the first allowed host.
+NEWSROOM_SITE_DOMAIN = os.environ.get("NEWSROOM_SITE_DOMAIN") or next(
+    (host.lstrip(".").strip("[]") for host in ALLOWED_HOSTS if "*" not in host),
+    "localhost",
+)
 # How long (seconds) shared caches and browsers may keep public pages and
 # feeds before revalidating; also bounds how late a scheduled story can show.
 NEWSROOM_CACHE_MAX_AGE = int(os.environ.get("NEWSROOM_CACHE_MAX_AGE", "60"))

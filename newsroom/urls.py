@@ -1,11 +1,45 @@
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
+
+from articles.freshness import public
+from articles.sitemaps import (
+    NewsSitemap,
+    PageSitemap,
+    StorySitemap,
+    TopicSitemap,
+    news_last_changed,
+    robots_txt,
+    sitemap_last_changed,
+)
 
 admin.site.site_header = "Newsroom"
 admin.site.site_title = "Newsroom admin"
 admin.site.index_title = "Editorial desk"
 
+sitemaps = {"stories": StorySitemap, "topics": TopicSitemap, "pages": PageSitemap}
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("robots.txt", robots_txt, name="robots"),
+    path(
+        "sitemap.xml",
+        public(last_changed=sitemap_last_changed)(sitemap_views.index),
+        {"sitemaps": sitemaps, "sitemap_url_name": "sitemap-section"},
+        name="sitemap",
+    ),
+    # Before the sections, whose pattern would match it too.
+    path(
+        "sitemap-news.xml",
+        public(last_changed=news_last_changed)(sitemap_views.sitemap),
+        {"sitemaps": {"news": NewsSitemap}, "template_name": "sitemaps/news.xml"},
+        name="sitemap-news",
+    ),
+    path(
+        "sitemap-<slug:section>.xml",
+        public(last_changed=sitemap_last_changed)(sitemap_views.sitemap),
+        {"sitemaps": sitemaps, "template_name": "sitemaps/sitemap.xml"},
+        name="sitemap-section",
+    ),
     path("", include("articles.urls")),
 ]

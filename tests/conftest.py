@@ -34,7 +34,9 @@ def make_article(db):
         if fields["status"] == Status.PUBLISHED:
             fields.setdefault("published_at", timezone.now() - timedelta(hours=1))
         article = Article.objects.create(**fields)
-        article.tags.set(tags)
+        if tags:
+            article.tags.set(tags)
+            article.refresh_from_db()  # setting tags moved updated_at
         return article
 
     return make
@@ -54,7 +56,9 @@ def make_headline(db):
         if fields["status"] == Status.PUBLISHED:
             fields.setdefault("published_at", timezone.now() - timedelta(hours=1))
         headline = Headline.objects.create(**fields)
-        headline.tags.set(tags)
+        if tags:
+            headline.tags.set(tags)
+            headline.refresh_from_db()  # setting tags moved updated_at
         return headline
 
     return make
