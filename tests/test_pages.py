@@ -84,6 +84,14 @@ def test_every_path_serves_the_seeded_content(client, seeded):
             story.headline
         ),
     }
+    for name in ("feed-rss", "feed-atom", "feed-json"):
+        urls[reverse(f"articles:{name}")] = "Xi Jinping"
+    for name in ("tag-feed-rss", "tag-feed-atom", "tag-feed-json"):
+        urls[reverse(f"articles:{name}", args=["south-korea"])] = "Xi Jinping"
+    urls[reverse("sitemap")] = "sitemap-stories.xml"
+    urls[reverse("sitemap-section", args=["stories"])] = story.slug
+    urls[reverse("sitemap-news")] = "Xi Jinping"
+    urls[reverse("robots")] = "Sitemap: http://testserver/sitemap.xml"
     for url, expected in urls.items():
         response = client.get(url)
         assert response.status_code == 200, url
