@@ -416,3 +416,35 @@ class Headline(Publishable):
         if self.article_id is not None:
             return reverse("articles:detail", args=[self.article.slug])
         return f"{reverse('articles:headlines')}#{self.slug}"
+
+
+class Withdrawal(models.Model):
+    """
+    A record that a public story or headline stopped being public.
+
+    Written when one is unpublished, moved back to draft or review, scheduled
+    for later again, or deleted, so that the API's change feed can tell a
+    mirror to drop it. Items that were never public leave no record: their
+    existence is nobody's business.
+    """
+
+    class Kind(models.TextChoices):
+        ARTICLE = "article", "Story"
+        HEADLINE = "headline", "Headline"
+
+    class Reason(models.TextChoices):
+        UNPUBLISHED = "unpublished", "Unpublished"
+        DELETED = "deleted", "Deleted"
+
+    kind = models.CharField(max_length=16, choices=Kind)
+    object_id = models.BigIntegerField()
+    slug = models.SlugField(max_length=200, allow_unicode=True)
+    reason = models.CharField(max_length=16, choices=Reason)
+    withdrawn_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["withdrawn_at", "pk"]
+        indexes = [models.Index(fields=["withdrawn_at"], name="withdrawal_time_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.slug} {self.reason} {self.withdrawn_at:%Y-%m-%d}"

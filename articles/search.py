@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 
 from articles.models import Article, Headline
@@ -46,76 +46,58 @@ def clean_query(raw: str | None) -> CleanQuery:
     return CleanQuery(text=text, notice=notice)
 
 
+# The text searched on SQLite, and how much a match in each field weighs (on
+# PostgreSQL the trigger in migration 0002 weighs them the same way).
+FALLBACK_FIELDS = {
+    Article: {"headline": 1.0, "dek": 0.4, "body": 0.2},
+    Headline: {"text": 1.0},
+}
+
+
+def matching(queryset: QuerySet, query: CleanQuery) -> QuerySet:
+    """Filter ``queryset`` (of stories or headlines) to matches, with a ``rank``."""
+    if connection.vendor == "postgresql":
+        search_query = SearchQuery(
+            query.text, search_type="websearch", config="english"
+        )
+        return queryset.filter(search_vector=search_query).annotate(
+            rank=SearchRank(F("search_vector"), search_query)
+        )
+    fields = FALLBACK_FIELDS[queryset.model]
+    condition = Q()
+    rank = Value(0.0)
+    for term in query.terms:
+        any_field = Q()
+        for field, weight in fields.items():
+            any_field |= Q(**{f"{field}__icontains": term})
+            rank += Case(
+                When(**{f"{field}__icontains": term}, then=Value(weight)),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+        condition &= any_field
+    return queryset.filter(condition).annotate(rank=Cast(rank, FloatField()))
+
+
 def search(query: CleanQuery):
     """
-    Return a sliceable, countable list of matches, best first.
+    Return a sliceable, countable list of public matches, best first.
 
     Each match is a dict with ``kind`` ("article" or "headline"), ``pk``,
     ``rank`` and ``published_at``; load_results() turns a page of them into
     objects.
     """
-    if not query.terms:
-        return Article.objects.none().values("pk")
-    if connection.vendor == "postgresql":
-        articles, headlines = _postgresql(query)
-    else:
-        articles, headlines = _fallback(query)
     fields = ["kind", "pk", "rank", "published_at"]
-    return (
-        articles.order_by()
+    articles, headlines = (
+        matching(model.objects.published(), query)
+        .annotate(kind=Value(kind))
+        .order_by()
         .values(*fields)
-        .union(headlines.order_by().values(*fields), all=True)
-        .order_by("-rank", "-published_at", "kind", "-pk")
-    )
-
-
-def _postgresql(query: CleanQuery):
-    search_query = SearchQuery(query.text, search_type="websearch", config="english")
-    rank = SearchRank(F("search_vector"), search_query)
-    return tuple(
-        model.objects.published()
-        .filter(search_vector=search_query)
-        .annotate(kind=Value(kind), rank=rank)
         for model, kind in ((Article, "article"), (Headline, "headline"))
     )
-
-
-def _fallback(query: CleanQuery):
-    def score(fields: dict[str, float]):
-        total = Value(0.0)
-        for term in query.terms:
-            total += Case(
-                *(
-                    When(**{f"{field}__icontains": term}, then=Value(weight))
-                    for field, weight in fields.items()
-                ),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
-        return Cast(total, FloatField())
-
-    def matching(fields):
-        condition = Q()
-        for term in query.terms:
-            any_field = Q()
-            for field in fields:
-                any_field |= Q(**{f"{field}__icontains": term})
-            condition &= any_field
-        return condition
-
-    article_fields = {"headline": 1.0, "dek": 0.4, "body": 0.2}
-    articles = (
-        Article.objects.published()
-        .filter(matching(article_fields))
-        .annotate(kind=Value("article"), rank=score(article_fields))
+    return articles.union(headlines, all=True).order_by(
+        "-rank", "-published_at", "kind", "-pk"
     )
-    headline_fields = {"text": 1.0}
-    headlines = (
-        Headline.objects.published()
-        .filter(matching(headline_fields))
-        .annotate(kind=Value("headline"), rank=score(headline_fields))
-    )
-    return articles, headlines
 
 
 def load_results(matches) -> list[Article | Headline]:

@@ -1,10 +1,15 @@
-"""Keep update times honest when a story's tags change without a save."""
+"""
+Bookkeeping that must happen however an item is changed: in the admin, the
+API, the seed import or a shell.
+"""
 
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from articles.models import Article, Headline
+from articles.models import Article, Headline, Withdrawal
+
+KINDS = {Article: Withdrawal.Kind.ARTICLE, Headline: Withdrawal.Kind.HEADLINE}
 
 
 @receiver(m2m_changed, sender=Article.tags.through)
@@ -24,3 +29,40 @@ def touch_when_tags_change(sender, instance, action, reverse, model, pk_set, **k
             model.objects.filter(pk__in=pk_set).update(updated_at=timezone.now())
     elif pk_set or action == "post_clear":
         type(instance).objects.filter(pk=instance.pk).update(updated_at=timezone.now())
+
+
+@receiver(pre_save, sender=Article)
+@receiver(pre_save, sender=Headline)
+def remember_whether_public(sender, instance, raw=False, **kwargs):
+    """Note, before a save, whether readers could see the item until now."""
+    instance._was_public = (
+        not raw
+        and instance.pk is not None
+        and sender.objects.published().filter(pk=instance.pk).exists()
+    )
+
+
+@receiver(post_save, sender=Article)
+@receiver(post_save, sender=Headline)
+def record_withdrawal(sender, instance, raw=False, **kwargs):
+    """Record that a public item stopped being public with this save."""
+    if getattr(instance, "_was_public", False) and not instance.is_public:
+        Withdrawal.objects.create(
+            kind=KINDS[sender],
+            object_id=instance.pk,
+            slug=instance.slug,
+            reason=Withdrawal.Reason.UNPUBLISHED,
+        )
+
+
+@receiver(post_delete, sender=Article)
+@receiver(post_delete, sender=Headline)
+def record_deletion(sender, instance, **kwargs):
+    """Record that a public item was deleted."""
+    if instance.is_public:
+        Withdrawal.objects.create(
+            kind=KINDS[sender],
+            object_id=instance.pk,
+            slug=instance.slug,
+            reason=Withdrawal.Reason.DELETED,
+        )

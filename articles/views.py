@@ -1,10 +1,11 @@
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Case, Prefetch, Value, When
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
 from django.utils.decorators import method_decorator
 from django.utils.http import http_date
+from django.views import defaults
 from django.views.generic import DetailView, ListView, MonthArchiveView, TemplateView
 
 from articles.freshness import cache_publicly, latest, public
@@ -163,3 +164,19 @@ class SearchView(TemplateView):
             page = paginate(self.request, search(query), self.paginate_by)
             context.update(page_obj=page, results=load_results(page.object_list))
         return context
+
+
+def server_error(request):
+    """A 500 in the site's design, or as JSON under the API."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": {
+                    "status": 500,
+                    "code": "server_error",
+                    "message": "Something went wrong on our side; it has been logged.",
+                }
+            },
+            status=500,
+        )
+    return defaults.server_error(request)

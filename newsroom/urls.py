@@ -21,6 +21,7 @@ sitemaps = {"stories": StorySitemap, "topics": TopicSitemap, "pages": PageSitema
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("articles.api_urls")),
     path("robots.txt", robots_txt, name="robots"),
     path(
         "sitemap.xml",
@@ -43,3 +44,5 @@ urlpatterns = [
     ),
     path("", include("articles.urls")),
 ]
+
+handler500 = "articles.views.server_error"

@@ -1,0 +1,114 @@
+from django_filters import rest_framework as filters
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+
+from articles.models import Article, Headline, Tag, TagKind
+from articles.search import clean_query, matching
+
+
+class TagSlugsFilter(filters.BaseInFilter, filters.CharFilter):
+    """``?tag=china,japan``: items with any of these tags."""
+
+    def filter(self, queryset, value):
+        if not value:
+            return queryset
+        known = set(Tag.objects.filter(slug__in=value).values_list("slug", flat=True))
+        unknown = [slug for slug in value if slug not in known]
+        if unknown:
+            raise ValidationError(
+                {self.field_name: [f"Unknown tag: {', '.join(unknown)}."]}
+            )
+        return queryset.filter(tags__slug__in=value).distinct()
+
+
+class PublishableFilter(filters.FilterSet):
+    tag = TagSlugsFilter(
+        field_name="tag",
+        help_text="Tag slugs, comma-separated: items with any of them.",
+    )
+    tag_kind = filters.ChoiceFilter(
+        field_name="tags__kind",
+        choices=TagKind.choices,
+        distinct=True,
+        help_text="Items with a tag of this kind.",
+    )
+    published_after = filters.IsoDateTimeFilter(
+        field_name="published_at",
+        lookup_expr="gte",
+        help_text="ISO 8601 date and time; items published at or after it.",
+    )
+    published_before = filters.IsoDateTimeFilter(
+        field_name="published_at",
+        lookup_expr="lt",
+        help_text="ISO 8601 date and time; items published before it.",
+    )
+    updated_since = filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="ISO 8601 date and time; items changed at or after it.",
+    )
+    q = filters.CharFilter(
+        method="search",
+        help_text="Full-text search, as on the site's search page.",
+    )
+
+    def search(self, queryset, name, value):
+        query = clean_query(value)
+        if not query.terms:
+            return queryset.none()
+        return matching(queryset, query)
+
+
+class ArticleFilter(PublishableFilter):
+    featured = filters.BooleanFilter(help_text="true or false.")
+
+    class Meta:
+        model = Article
+        fields = [
+            "tag",
+            "tag_kind",
+            "featured",
+            "published_after",
+            "published_before",
+            "updated_since",
+            "q",
+        ]
+
+
+class HeadlineFilter(PublishableFilter):
+    class Meta:
+        model = Headline
+        fields = [
+            "tag",
+            "tag_kind",
+            "published_after",
+            "published_before",
+            "updated_since",
+            "q",
+        ]
+
+
+class TagFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=TagKind.choices)
+
+    class Meta:
+        model = Tag
+        fields = ["kind"]
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """Like DRF's, but an unknown ordering is a 400 that says which are known."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        if len(valid) != len([field for field in fields if field]):
+            allowed = ", ".join(
+                f"{name}, -{name}"
+                for name, _ in self.get_valid_fields(
+                    queryset, view, {"request": request}
+                )
+            )
+            raise ValidationError(
+                {self.ordering_param: [f"Unknown ordering; use one of: {allowed}."]}
+            )
+        return valid

@@ -1,0 +1,233 @@
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from articles.models import Article, Headline, Status, Tag
+from articles.slugs import unique_slug
+
+
+def absolute(serializer: serializers.Serializer, path: str) -> str:
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(path) if request else path
+
+
+class TagRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["slug", "name", "kind"]
+
+
+class TagSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The topic's page.")
+    api_url = serializers.HyperlinkedIdentityField(
+        view_name="api:tag-detail", lookup_field="slug"
+    )
+    article_count = serializers.IntegerField(
+        read_only=True, help_text="Public stories with this tag."
+    )
+    headline_count = serializers.IntegerField(
+        read_only=True, help_text="Public headlines with this tag."
+    )
+    feeds = serializers.SerializerMethodField(help_text="The topic's feeds.")
+
+    class Meta:
+        model = Tag
+        fields = [
+            "slug",
+            "name",
+            "kind",
+            "description",
+            "article_count",
+            "headline_count",
+            "url",
+            "api_url",
+            "feeds",
+        ]
+
+    def get_url(self, tag) -> str:
+        return absolute(self, tag.get_absolute_url())
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "rss": {"type": "string", "format": "uri"},
+                "atom": {"type": "string", "format": "uri"},
+                "json": {"type": "string", "format": "uri"},
+            },
+        }
+    )
+    def get_feeds(self, tag) -> dict:
+        return {
+            name: absolute(self, reverse(f"articles:tag-feed-{name}", args=[tag.slug]))
+            for name in ("rss", "atom", "json")
+        }
+
+
+class HeadlineRefSerializer(serializers.ModelSerializer):
+    api_url = serializers.HyperlinkedIdentityField(
+        view_name="api:headline-detail", lookup_field="slug"
+    )
+
+    class Meta:
+        model = Headline
+        fields = ["slug", "text", "published_at", "api_url"]
+
+
+class ArticleRefSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The story's page.")
+    api_url = serializers.HyperlinkedIdentityField(
+        view_name="api:article-detail", lookup_field="slug"
+    )
+
+    class Meta:
+        model = Article
+        fields = ["slug", "headline", "url", "api_url"]
+
+    def get_url(self, article) -> str:
+        return absolute(self, article.get_absolute_url())
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The story's page.")
+    api_url = serializers.HyperlinkedIdentityField(
+        view_name="api:article-detail", lookup_field="slug"
+    )
+    tags = TagRefSerializer(many=True, read_only=True)
+    headlines = serializers.SerializerMethodField(
+        help_text="Headlines that point to this story."
+    )
+
+    class Meta:
+        model = Article
+        fields = [
+            "id",
+            "slug",
+            "headline",
+            "dek",
+            "byline",
+            "body",
+            "body_html",
+            "status",
+            "featured",
+            "published_at",
+            "updated_at",
+            "tags",
+            "headlines",
+            "url",
+            "api_url",
+        ]
+
+    def get_url(self, article) -> str:
+        return absolute(self, article.get_absolute_url())
+
+    @extend_schema_field(HeadlineRefSerializer(many=True))
+    def get_headlines(self, article) -> list:
+        # The viewset prefetches the headlines the reader may see.
+        headlines = getattr(article, "visible_headlines", None)
+        if headlines is None:
+            headlines = Headline.objects.published().filter(article=article)
+        return HeadlineRefSerializer(headlines, many=True, context=self.context).data
+
+
+class HeadlineSerializer(serializers.ModelSerializer):
+    api_url = serializers.HyperlinkedIdentityField(
+        view_name="api:headline-detail", lookup_field="slug"
+    )
+    tags = TagRefSerializer(many=True, read_only=True)
+    article = serializers.SerializerMethodField(
+        help_text="The story that tells this headline in full, if any."
+    )
+
+    class Meta:
+        model = Headline
+        fields = [
+            "id",
+            "slug",
+            "text",
+            "status",
+            "published_at",
+            "updated_at",
+            "tags",
+            "article",
+            "api_url",
+        ]
+
+    @extend_schema_field(ArticleRefSerializer(allow_null=True))
+    def get_article(self, headline) -> dict | None:
+        article = headline.article
+        # A link to a story readers may not see would give its slug away.
+        if article is None or not (article.is_public or self.context.get("editor")):
+            return None
+        return ArticleRefSerializer(article, context=self.context).data
+
+
+class TagSlugsField(serializers.SlugRelatedField):
+    default_error_messages = {
+        "does_not_exist": "Unknown tag “{value}”: use the slug of an existing tag.",
+        "invalid": "A tag is given by its slug, as text.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Tag.objects.all(), **kwargs)
+
+
+class PublishableWriteSerializer(serializers.ModelSerializer):
+    """Shared by the write serializers: slugs, tags, and publication times."""
+
+    tags = TagSlugsField(many=True, required=False)
+    slug_source: str
+
+    def validate(self, attrs):
+        status = attrs.get("status", getattr(self.instance, "status", None))
+        published_at = attrs.get(
+            "published_at", getattr(self.instance, "published_at", None)
+        )
+        if status == Status.PUBLISHED and published_at is None:
+            attrs["published_at"] = timezone.now()
+        return attrs
+
+    def create(self, validated_data):
+        if not validated_data.get("slug"):
+            validated_data["slug"] = unique_slug(
+                self.Meta.model,
+                validated_data[self.slug_source],
+                fallback=self.Meta.model._meta.model_name,
+            )
+        return super().create(validated_data)
+
+
+class ArticleWriteSerializer(PublishableWriteSerializer):
+    slug_source = "headline"
+
+    class Meta:
+        model = Article
+        fields = [
+            "slug",
+            "headline",
+            "dek",
+            "byline",
+            "body",
+            "status",
+            "featured",
+            "published_at",
+            "tags",
+        ]
+        extra_kwargs = {"slug": {"required": False}}
+
+
+class HeadlineWriteSerializer(PublishableWriteSerializer):
+    slug_source = "text"
+    article = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Article.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The slug of the story that tells this headline in full.",
+    )
+
+    class Meta:
+        model = Headline
+        fields = ["slug", "text", "status", "published_at", "tags", "article"]
+        extra_kwargs = {"slug": {"required": False}}

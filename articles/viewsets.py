@@ -1,0 +1,466 @@
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import JsonResponse
+from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from articles.changes import InvalidCursor, Position, changes_since
+from articles.filters import (
+    ArticleFilter,
+    HeadlineFilter,
+    StrictOrderingFilter,
+    TagFilter,
+)
+from articles.freshness import latest, site_last_changed
+from articles.models import Article, Headline, Tag
+from articles.permissions import is_editor
+from articles.serializers import (
+    ArticleSerializer,
+    ArticleWriteSerializer,
+    HeadlineSerializer,
+    HeadlineWriteSerializer,
+    TagSerializer,
+)
+
+CHANGES_LIMIT = 100
+CHANGES_MAX_LIMIT = 500
+
+
+# Errors: one shape for all of them.
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorDetail",
+            fields={
+                "status": serializers.IntegerField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()),
+                    required=False,
+                    help_text="For 400: what is wrong with each parameter or field.",
+                ),
+            },
+        )
+    },
+)
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="A parameter or field is wrong."),
+    404: OpenApiResponse(ErrorSerializer, description="No such item (or not public)."),
+    429: OpenApiResponse(
+        ErrorSerializer, description="Too many requests; see Retry-After."
+    ),
+}
+WRITE_ERRORS = {
+    **ERRORS,
+    401: OpenApiResponse(ErrorSerializer, description="No or a bad token."),
+    403: OpenApiResponse(ErrorSerializer, description="Not allowed to edit."),
+}
+
+
+def error_body(status_code: int, code: str, message: str, fields=None) -> dict:
+    error = {"status": status_code, "code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def exception_handler(exc, context):
+    """Answer every API error with the same JSON shape (see ``Error``)."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
+        names = ", ".join(name for name in fields if name) or "the request"
+        response.data = error_body(
+            response.status_code, "invalid", f"Not valid: {names}.", fields
+        )
+    else:
+        detail = (
+            response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        )
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        response.data = error_body(response.status_code, code, str(detail))
+    return response
+
+
+def not_found(request, *args, **kwargs):
+    """Any other address under the API: a JSON 404, not an HTML page."""
+    return JsonResponse(
+        error_body(404, "not_found", f"No API endpoint at {request.path}."),
+        status=404,
+    )
+
+
+# Caching: ETag (from ConditionalGetMiddleware), Last-Modified, 304s.
+
+
+class ConditionalGetMixin:
+    """
+    Send Last-Modified on every GET and answer 304 to a client whose copy is
+    as new; let shared caches keep what anonymous clients get.
+    """
+
+    def last_changed(self):
+        """When anything this endpoint lists last changed (one query)."""
+        return self.get_queryset().model.objects.all().last_changed()
+
+    def item_last_changed(self, item):
+        """When one item's representation last changed (no query)."""
+        return latest(
+            item.updated_at,
+            item.published_at,
+            *(tag.updated_at for tag in item.tags.all()),
+        )
+
+    def list(self, request, *args, **kwargs):
+        return self._conditional(
+            request,
+            self.last_changed(),
+            lambda: super(ConditionalGetMixin, self).list(request, *args, **kwargs),
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        item = self.get_object()
+        return self._conditional(
+            request,
+            self.item_last_changed(item),
+            lambda: Response(self.get_serializer(item).data),
+        )
+
+    def _conditional(self, request, changed, respond):
+        timestamp = int(changed.timestamp()) if changed else None
+        response = None
+        if timestamp is not None:
+            response = get_conditional_response(request, last_modified=timestamp)
+        if response is None:
+            response = respond()
+        if timestamp is not None:
+            response.headers["Last-Modified"] = http_date(timestamp)
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
+            if request.user.is_authenticated:
+                patch_cache_control(response, private=True, no_cache=True)
+            else:
+                patch_cache_control(
+                    response, public=True, max_age=settings.NEWSROOM_CACHE_MAX_AGE
+                )
+        return response
+
+
+class PublishableViewSet(
+    ConditionalGetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """
+    Readers get what is public; editors (staff with the model's change
+    permission) also get drafts, items in review and scheduled ones, and may
+    create and update. Nothing is deleted through the API.
+    """
+
+    lookup_field = "slug"
+    lookup_value_regex = r"[-\w]+"
+    filter_backends = [
+        *viewsets.GenericViewSet.filter_backends,
+        StrictOrderingFilter,
+    ]
+    ordering_fields = ["published_at", "updated_at"]
+    model: type[Article] | type[Headline]
+    write_serializer_class: type[serializers.Serializer]
+
+    @property
+    def ordering(self):
+        # Drafts have no publication time to page through; editors see the
+        # latest edits first.
+        return "-updated_at" if self.editor else "-published_at"
+
+    @property
+    def editor(self) -> bool:
+        return is_editor(self.request.user, self.model)
+
+    def base_queryset(self):
+        manager = self.model.objects
+        return manager.all() if self.editor else manager.published()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "editor": self.editor}
+
+    def get_serializer_class(self):
+        if self.request.method in ("POST", "PUT", "PATCH"):
+            return self.write_serializer_class
+        return self.serializer_class
+
+    def _respond_with(self, item, status_code, headers=None):
+        data = self.serializer_class(item, context=self.get_serializer_context()).data
+        return Response(data, status=status_code, headers=headers)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            item = serializer.save()
+        item = self.get_queryset().get(pk=item.pk)
+        location = reverse(f"api:{self.basename}-detail", args=[item.slug])
+        return self._respond_with(item, status.HTTP_201_CREATED, {"Location": location})
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(
+            self.get_object(), data=request.data, partial=partial
+        )
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            item = serializer.save()
+        return self._respond_with(
+            self.get_queryset().get(pk=item.pk), status.HTTP_200_OK
+        )
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "ordering",
+        OpenApiTypes.STR,
+        enum=["published_at", "-published_at", "updated_at", "-updated_at"],
+        description="Sort order; default -published_at (editors: -updated_at). "
+        "Use updated_at to sync.",
+    ),
+    OpenApiParameter(
+        "page_size", OpenApiTypes.INT, description="Items per page, at most 100."
+    ),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List stories",
+        parameters=LIST_PARAMETERS,
+        responses={200: ArticleSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a story", responses={200: ArticleSerializer, **ERRORS}
+    ),
+    create=extend_schema(
+        summary="Create a story (editors)",
+        request=ArticleWriteSerializer,
+        responses={201: ArticleSerializer, **WRITE_ERRORS},
+    ),
+    update=extend_schema(
+        summary="Replace a story (editors)",
+        request=ArticleWriteSerializer,
+        responses={200: ArticleSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a story (editors)",
+        request=ArticleWriteSerializer,
+        responses={200: ArticleSerializer, **WRITE_ERRORS},
+    ),
+)
+class ArticleViewSet(PublishableViewSet):
+    """Stories: headline, dek, byline, body (Markdown and HTML), tags."""
+
+    model = Article
+    serializer_class = ArticleSerializer
+    write_serializer_class = ArticleWriteSerializer
+    filterset_class = ArticleFilter
+
+    def get_queryset(self):
+        headlines = (
+            Headline.objects.all() if self.editor else Headline.objects.published()
+        )
+        return self.base_queryset().prefetch_related(
+            "tags",
+            Prefetch("headlines", queryset=headlines, to_attr="visible_headlines"),
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List headlines",
+        parameters=LIST_PARAMETERS,
+        responses={200: HeadlineSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a headline", responses={200: HeadlineSerializer, **ERRORS}
+    ),
+    create=extend_schema(
+        summary="Create a headline (editors)",
+        request=HeadlineWriteSerializer,
+        responses={201: HeadlineSerializer, **WRITE_ERRORS},
+    ),
+    update=extend_schema(
+        summary="Replace a headline (editors)",
+        request=HeadlineWriteSerializer,
+        responses={200: HeadlineSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a headline (editors)",
+        request=HeadlineWriteSerializer,
+        responses={200: HeadlineSerializer, **WRITE_ERRORS},
+    ),
+)
+class HeadlineViewSet(PublishableViewSet):
+    """Short headline items, with the story that tells each in full, if any."""
+
+    model = Headline
+    serializer_class = HeadlineSerializer
+    write_serializer_class = HeadlineWriteSerializer
+    filterset_class = HeadlineFilter
+
+    def get_queryset(self):
+        return self.base_queryset().select_related("article").prefetch_related("tags")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List topics",
+        parameters=[LIST_PARAMETERS[1]],
+        responses={200: TagSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a topic", responses={200: TagSerializer, **ERRORS}
+    ),
+)
+class TagViewSet(ConditionalGetMixin, viewsets.ReadOnlyModelViewSet):
+    """Topics: people, places, organizations and subjects, with public counts."""
+
+    serializer_class = TagSerializer
+    lookup_field = "slug"
+    lookup_value_regex = r"[-\w]+"
+    filterset_class = TagFilter
+    ordering = "slug"
+
+    def get_queryset(self):
+        if is_editor(self.request.user, Tag):
+            return Tag.objects.with_public_counts().order_by("slug")
+        return Tag.objects.in_use().order_by("slug")
+
+    def last_changed(self):
+        # Counts move with every story and headline.
+        return site_last_changed(self.request)
+
+    def item_last_changed(self, tag):
+        # A count can change without the tag changing: use the site's time.
+        return self.last_changed()
+
+
+class ChangeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["article", "headline"])
+    action = serializers.ChoiceField(choices=["created", "updated", "withdrawn"])
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    changed_at = serializers.DateTimeField()
+    api_url = serializers.SerializerMethodField(
+        help_text="Where to fetch the item; null when it was withdrawn."
+    )
+
+    def get_api_url(self, change) -> str | None:
+        if change.action == "withdrawn":
+            return None
+        path = reverse(f"api:{change.type}-detail", args=[change.slug])
+        return self.context["request"].build_absolute_uri(path)
+
+
+class ChangeFeedView(APIView):
+    """
+    What changed since your last visit: items created, updated and withdrawn.
+
+    Start without ``since`` (every public item comes as ``created``), apply the
+    changes in order, keep ``next`` and ask again with ``?since=<next>``; while
+    ``has_more`` is true, ask again at once. A change may come twice: apply
+    them idempotently (upsert by type and id; delete on ``withdrawn``).
+    """
+
+    @extend_schema(
+        summary="Changes since a cursor",
+        parameters=[
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.STR,
+                description="The `next` cursor of your previous call.",
+            ),
+            OpenApiParameter(
+                "limit",
+                OpenApiTypes.INT,
+                description=f"Changes per call, at most {CHANGES_MAX_LIMIT}.",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                name="ChangeFeed",
+                fields={
+                    "changes": ChangeSerializer(many=True),
+                    "next": serializers.CharField(),
+                    "has_more": serializers.BooleanField(),
+                },
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request):
+        errors = {}
+        position = None
+        if request.query_params.get("since"):
+            try:
+                position = Position.decode(request.query_params["since"])
+            except InvalidCursor as error:
+                errors["since"] = [str(error)]
+        limit = request.query_params.get("limit", str(CHANGES_LIMIT))
+        if not limit.isdigit() or not 1 <= int(limit) <= CHANGES_MAX_LIMIT:
+            errors["limit"] = [f"A whole number from 1 to {CHANGES_MAX_LIMIT}."]
+        if errors:
+            raise ValidationError(errors)
+        changes, next_position, has_more = changes_since(position, limit=int(limit))
+        return Response(
+            {
+                "changes": ChangeSerializer(
+                    changes, many=True, context={"request": request}
+                ).data,
+                "next": next_position.encode(),
+                "has_more": has_more,
+            }
+        )
+
+
+class APIRootView(APIView):
+    """The API's resources, documentation and change feed."""
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        def link(name):
+            return request.build_absolute_uri(reverse(name))
+
+        return Response(
+            {
+                "articles": link("api:article-list"),
+                "headlines": link("api:headline-list"),
+                "tags": link("api:tag-list"),
+                "changes": link("api:changes"),
+                "schema": link("api:schema"),
+                "docs": link("api:docs"),
+            }
+        )
