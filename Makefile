@@ -23,7 +23,7 @@ $(STAMP): requirements.lock
 # an admin user; every step is idempotent.
 setup: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py loaddata tags
+	$(BIN)/python manage.py loadvocabulary
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py createlocaladmin
 

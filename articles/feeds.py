@@ -8,7 +8,6 @@ edited headline or slug never makes a reader show the story again as new.
 """
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import unescape
@@ -21,19 +20,12 @@ from django.utils.decorators import method_decorator
 from django.utils.html import escape, strip_tags
 from django.utils.text import Truncator
 
-from articles.freshness import latest, public
+from articles.freshness import latest, public, site_last_changed
 from articles.models import Article, Tag
+from articles.rendering import xml_safe
 
 FEED_LENGTH = 30
 SUMMARY_WORDS = 50
-
-# Characters XML 1.0 forbids. Django's XML writer refuses them outright, so a
-# vertical tab pasted into one story would otherwise break every feed.
-XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_safe(text: str) -> str:
-    return XML_FORBIDDEN.sub("", text)
 
 
 def summary_text(article: Article) -> str:
@@ -59,17 +51,14 @@ def story_id(article: Article) -> str:
     return f"tag:{domain},{created:%Y-%m-%d}:articles/{article.pk}"
 
 
-def stories_last_changed(tag_slug: str | None = None) -> datetime | None:
-    """Return when the feed of every story, or of one topic's, last changed."""
-    stories = Article.objects.all()
-    if tag_slug is not None:
-        # No such topic: no stories, so None, and the feed itself answers 404.
-        stories = stories.filter(tags__slug=tag_slug)
-    return stories.last_changed()
-
-
 def feed_last_changed(request, slug: str | None = None) -> datetime | None:
-    return stories_last_changed(slug)
+    """
+    Return when any feed may have changed: the site's last change.
+
+    A topic's own stories are not enough: a story that lost the topic, a
+    renamed tag or a deleted story changes the feed too.
+    """
+    return site_last_changed(request)
 
 
 class LastChangedMixin:
@@ -192,8 +181,7 @@ class LatestStoriesFeed(Feed):
         return xml_safe(settings.NEWSROOM_SITE_NAME)
 
     def feed_extra_kwargs(self, scope):
-        tag_slug = None if scope.tag is None else scope.tag.slug
-        return {"last_changed": stories_last_changed(tag_slug)}
+        return {"last_changed": site_last_changed(None)}
 
     def items(self, scope):
         stories = Article.objects.published()

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import last_modified
 
-from articles.models import Article, Headline, Tag
+from articles.models import Article, Headline, Tag, Withdrawal
 
 
 def latest(*times: datetime | None) -> datetime | None:
@@ -23,7 +23,10 @@ def latest(*times: datetime | None) -> datetime | None:
 
 def site_last_changed(request, *args, **kwargs) -> datetime | None:
     """Return when any public page of the site last changed."""
-    return Article.objects.all().last_changed(Headline.objects.all(), Tag.objects.all())
+    # Withdrawals count too: a deleted story leaves no other trace.
+    return Article.objects.all().last_changed(
+        Headline.objects.all(), Tag.objects.all(), Withdrawal.objects.all()
+    )
 
 
 def cache_publicly(response):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.rendering import render_markdown
+from articles.slugs import unique_slug
 
 # An edit later than this after publication is shown to readers as an update.
 UPDATE_NOTICE_AFTER = timedelta(minutes=5)
@@ -43,41 +44,47 @@ def public_q(prefix: str = "", *, now: datetime | None = None) -> Q:
     )
 
 
-class PublishableQuerySet(models.QuerySet):
-    def published(self) -> "PublishableQuerySet":
-        """Return what readers may see: published, not scheduled for later."""
-        return self.filter(public_q())
+class ChangeTimesQuerySet(models.QuerySet):
+    """Say, in one query, when any of these rows (and others) last changed."""
 
-    def last_changed(self, *others: "PublishableQuerySet") -> datetime | None:
-        """
-        Return when what readers see of these items last changed.
+    edited_field = "updated_at"
 
-        That is the latest edit of any of them (an unpublished one included:
-        withdrawing a story changes the pages it was on) or the latest moment
-        one became public (a scheduled story going live edits nothing).
-        Querysets in ``others`` (of another model, say) count too, all in one
-        query.
+    def last_changed(self, *others: "ChangeTimesQuerySet") -> datetime | None:
         """
-        query = self._change_times()
+        Return the latest change among these rows and those of ``others``
+        (querysets of other models, say), all in one query.
+        """
+        query = self.change_times()
         if others:
-            query = query.union(*(other._change_times() for other in others), all=True)
+            query = query.union(*(other.change_times() for other in others), all=True)
         return max(
             (time for row in query for time in row.values() if time), default=None
         )
 
-    def _change_times(self) -> models.QuerySet:
+    def went_live(self) -> models.Aggregate:
+        return models.Max(self.edited_field)
+
+    def change_times(self) -> models.QuerySet:
         # Grouping on a constant gives a one-row aggregate that, unlike
         # aggregate(), can be combined with another model's in a UNION.
         return (
             self.order_by()
             .annotate(one=models.Value(1, output_field=models.IntegerField()))
             .values("one")
-            .annotate(
-                edited=models.Max("updated_at"),
-                went_live=models.Max("published_at", filter=public_q()),
-            )
+            .annotate(edited=models.Max(self.edited_field), went_live=self.went_live())
             .values("edited", "went_live")
         )
+
+
+class PublishableQuerySet(ChangeTimesQuerySet):
+    def published(self) -> "PublishableQuerySet":
+        """Return what readers may see: published, not scheduled for later."""
+        return self.filter(public_q())
+
+    def went_live(self) -> models.Aggregate:
+        # What readers see also changes when a scheduled item's time comes,
+        # which edits nothing.
+        return models.Max("published_at", filter=public_q())
 
 
 class Publishable(models.Model):
@@ -137,7 +144,7 @@ def published_needs_time() -> Q:
     return ~Q(status=Status.PUBLISHED) | Q(published_at__isnull=False)
 
 
-class TagQuerySet(models.QuerySet):
+class TagQuerySet(ChangeTimesQuerySet):
     def get_by_natural_key(self, slug: str) -> "Tag":
         return self.get(slug=slug)
 
@@ -146,19 +153,6 @@ class TagQuerySet(models.QuerySet):
         return self.annotate(
             article_count=_public_count(Article),
             headline_count=_public_count(Headline),
-        )
-
-    def _change_times(self) -> models.QuerySet:
-        # The same shape as PublishableQuerySet's, to join its UNION: a
-        # renamed tag changes every page that shows it.
-        return (
-            self.order_by()
-            .annotate(one=models.Value(1, output_field=models.IntegerField()))
-            .values("one")
-            .annotate(
-                edited=models.Max("updated_at"), went_live=models.Max("updated_at")
-            )
-            .values("edited", "went_live")
         )
 
     def in_use(self) -> "TagQuerySet":
@@ -273,6 +267,9 @@ class SourceDocument(models.Model):
     )
     sha256 = models.CharField("SHA-256", max_length=64)
     size = models.PositiveIntegerField(help_text="In bytes.")
+    # Digests of every headline text ever imported from it, so that a
+    # headline an editor deleted is not created again by the next import.
+    imported_digests = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField("first imported", auto_now_add=True)
     updated_at = models.DateTimeField("last changed", auto_now=True)
 
@@ -285,7 +282,13 @@ class SourceDocument(models.Model):
 
 class Article(Publishable):
     headline = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    slug = models.SlugField(
+        max_length=200,
+        unique=True,
+        allow_unicode=True,
+        blank=True,
+        help_text="The story's address. Left empty, it is made from the headline.",
+    )
     dek = models.CharField(
         max_length=400, blank=True, help_text="The standfirst under the headline."
     )
@@ -341,6 +344,10 @@ class Article(Publishable):
         return self.headline
 
     def save(self, *args, **kwargs):
+        if not self.slug:
+            # The one query save() makes: however a story is created (admin,
+            # API, import, shell), it gets a unique slug from its headline.
+            self.slug = unique_slug(Article, self.headline, fallback="story")
         update_fields = kwargs.get("update_fields")
         if update_fields is None or "body" in update_fields:
             self.body_html = render_markdown(self.body)
@@ -362,7 +369,13 @@ class Article(Publishable):
 
 class Headline(Publishable):
     text = models.CharField(max_length=300)
-    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    slug = models.SlugField(
+        max_length=200,
+        unique=True,
+        allow_unicode=True,
+        blank=True,
+        help_text="Left empty, it is made from the text.",
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="headlines")
     article = models.ForeignKey(
         Article,
@@ -412,10 +425,26 @@ class Headline(Publishable):
     def __str__(self):
         return self.text
 
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Headline, self.text, fallback="headline")
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
-        if self.article_id is not None:
-            return reverse("articles:detail", args=[self.article.slug])
+        if self.public_article is not None:
+            return self.public_article.get_absolute_url()
         return f"{reverse('articles:headlines')}#{self.slug}"
+
+    @property
+    def public_article(self) -> Article | None:
+        """The linked story, if readers may see it; else None (no slug leaks)."""
+        if self.article is not None and self.article.is_public:
+            return self.article
+        return None
+
+
+class WithdrawalQuerySet(ChangeTimesQuerySet):
+    edited_field = "withdrawn_at"
 
 
 class Withdrawal(models.Model):
@@ -441,6 +470,8 @@ class Withdrawal(models.Model):
     slug = models.SlugField(max_length=200, allow_unicode=True)
     reason = models.CharField(max_length=16, choices=Reason)
     withdrawn_at = models.DateTimeField(default=timezone.now)
+
+    objects = WithdrawalQuerySet.as_manager()
 
     class Meta:
         ordering = ["withdrawn_at", "pk"]

@@ -1,5 +1,7 @@
 """Turn the Markdown editors write into HTML that is safe to show readers."""
 
+import re
+
 import markdown
 import nh3
 
@@ -37,3 +39,13 @@ def render_markdown(text: str) -> str:
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
+
+
+# Characters XML 1.0 forbids. Django's XML writer refuses them outright, so a
+# vertical tab pasted into one story would otherwise break every feed.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Drop the characters that XML 1.0 cannot carry."""
+    return XML_FORBIDDEN.sub("", text)

@@ -34,7 +34,6 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from articles.models import Article, Headline, SourceDocument, Status
-from articles.slugs import unique_slug
 from articles.tagging import Tagger
 
 DOCUMENT_SUFFIX = ".txt"
@@ -399,7 +398,7 @@ def import_document(
             if not created and source.sha256 != document.sha256:
                 source.sha256, source.size = document.sha256, document.size
                 source.save(update_fields=["sha256", "size", "updated_at"])
-            _import_article(source, document, values, tagger, now, report)
+            _import_article(source, created, values, document, tagger, now, report)
             _import_headlines(source, document, tagger, now, report)
     except DatabaseError as error:
         raise SeedError(document.path, f"the database refused it: {error}") from None
@@ -438,8 +437,9 @@ def _article_values(document: ParsedDocument) -> dict[str, str]:
 
 def _import_article(
     source: SourceDocument,
-    document: ParsedDocument,
+    first_import: bool,
     values: dict[str, str],
+    document: ParsedDocument,
     tagger: Tagger,
     now: datetime,
     report: ImportReport,
@@ -449,10 +449,12 @@ def _import_article(
         article = source.article
     except Article.DoesNotExist:
         article = None
+    if article is None and not first_import:
+        report.notes.append("its article was deleted in the admin and is not recreated")
+        return
     if article is None:
         article = Article.objects.create(
             **values,
-            slug=unique_slug(Article, values["headline"], fallback="story"),
             status=Status.PUBLISHED,
             published_at=now,
             needs_review=True,
@@ -486,17 +488,14 @@ def _import_headlines(
     now: datetime,
     report: ImportReport,
 ) -> None:
-    # Headlines that left the document earlier (no position) stay withdrawn.
-    current = list(
-        source.headlines.filter(source_position__isnull=False).order_by(
-            "source_position"
-        )
-    )
+    everything = list(source.headlines.order_by("source_position", "pk"))
+    current = [h for h in everything if h.source_position is not None]
     # Pair each line with the headline it gave before: first by the text the
-    # last import wrote (so reordering, or an editor's rewording, keeps the
-    # pairing), then what is left in order (so an edited line updates its
-    # headline in place). Whatever is still left has left the document.
-    by_imported_text = {h.source_digests.get("text"): h for h in current}
+    # last import wrote (so reordering, an editor's rewording, or a line that
+    # comes back after it was withdrawn keep their headline), then what is
+    # left in order (so an edited line updates its headline in place).
+    # Whatever is still left has left the document.
+    by_imported_text = {h.source_digests.get("text"): h for h in reversed(everything)}
     pairs: dict[int, Headline] = {}
     for parsed in document.headlines:
         match = by_imported_text.pop(digest(parsed.text), None)
@@ -508,6 +507,7 @@ def _import_headlines(
         if parsed.position not in pairs and leftover:
             pairs[parsed.position] = leftover.pop(0)
 
+    new_digests: list[str] = []
     moved = [h for p, h in pairs.items() if h.source_position != p]
     if moved or leftover:
         # Free the positions first: (source, position) is unique.
@@ -524,10 +524,16 @@ def _import_headlines(
     for parsed in document.headlines:
         values = {"text": parsed.text}
         headline = pairs.get(parsed.position)
+        if headline is None and digest(parsed.text) in source.imported_digests:
+            report.notes.append(
+                f"headline {parsed.position} (line {parsed.line}) was deleted in "
+                "the admin and is not recreated"
+            )
+            continue
         if headline is None:
+            new_digests.append(digest(parsed.text))
             headline = Headline.objects.create(
                 **values,
-                slug=unique_slug(Headline, parsed.text, fallback="headline"),
                 status=Status.PUBLISHED,
                 # A document lists its newest headline first; a millisecond
                 # apart keeps that order in every newest-first list.
@@ -542,6 +548,7 @@ def _import_headlines(
         changed, kept, redigested = _merge(headline, values)
         headline.source_position = parsed.position
         if changed:
+            new_digests.append(digest(parsed.text))
             headline.save()
             headline.tags.add(*tagger.tags(parsed.text))
             report.headlines_updated += 1
@@ -552,6 +559,10 @@ def _import_headlines(
                 f"kept an editor's changes to headline {parsed.position} "
                 f"(line {parsed.line})"
             )
+    new_digests = [d for d in new_digests if d not in source.imported_digests]
+    if new_digests:
+        source.imported_digests = [*source.imported_digests, *new_digests]
+        source.save(update_fields=["imported_digests"])
 
 
 def _digests(values: dict[str, str]) -> dict[str, str]:

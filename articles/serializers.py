@@ -4,7 +4,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from articles.models import Article, Headline, Status, Tag
-from articles.slugs import unique_slug
 
 
 def absolute(serializer: serializers.Serializer, path: str) -> str:
@@ -177,7 +176,6 @@ class PublishableWriteSerializer(serializers.ModelSerializer):
     """Shared by the write serializers: slugs, tags, and publication times."""
 
     tags = TagSlugsField(many=True, required=False)
-    slug_source: str
 
     def validate(self, attrs):
         status = attrs.get("status", getattr(self.instance, "status", None))
@@ -188,19 +186,8 @@ class PublishableWriteSerializer(serializers.ModelSerializer):
             attrs["published_at"] = timezone.now()
         return attrs
 
-    def create(self, validated_data):
-        if not validated_data.get("slug"):
-            validated_data["slug"] = unique_slug(
-                self.Meta.model,
-                validated_data[self.slug_source],
-                fallback=self.Meta.model._meta.model_name,
-            )
-        return super().create(validated_data)
-
 
 class ArticleWriteSerializer(PublishableWriteSerializer):
-    slug_source = "headline"
-
     class Meta:
         model = Article
         fields = [
@@ -218,7 +205,6 @@ class ArticleWriteSerializer(PublishableWriteSerializer):
 
 
 class HeadlineWriteSerializer(PublishableWriteSerializer):
-    slug_source = "text"
     article = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=Article.objects.all(),

@@ -2,13 +2,11 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Case, Prefetch, Value, When
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.utils.cache import get_conditional_response
 from django.utils.decorators import method_decorator
-from django.utils.http import http_date
 from django.views import defaults
 from django.views.generic import DetailView, ListView, MonthArchiveView, TemplateView
 
-from articles.freshness import cache_publicly, latest, public
+from articles.freshness import public
 from articles.models import Article, Headline, Tag, TagKind
 from articles.search import clean_query, load_results, search
 
@@ -19,11 +17,11 @@ FRONT_PAGE_TOPICS = 12
 RELATED_STORIES = 4
 
 
-def paginate(request, queryset, per_page):
+def paginate(request, queryset, per_page, *, param="page"):
     """Return the page ``?page=`` asks for; a page that does not exist is a 404."""
     paginator = Paginator(queryset, per_page)
     try:
-        return paginator.page(request.GET.get("page") or 1)
+        return paginator.page(request.GET.get(param) or 1)
     except (EmptyPage, PageNotAnInteger) as error:
         raise Http404(str(error)) from error
 
@@ -64,6 +62,7 @@ class FrontPageView(TemplateView):
         )
 
 
+@method_decorator(public(), name="dispatch")
 class ArticleDetailView(DetailView):
     def get_queryset(self):
         return public_articles().prefetch_related(
@@ -73,20 +72,6 @@ class ArticleDetailView(DetailView):
                 to_attr="public_headlines",
             )
         )
-
-    def get(self, request, *args, **kwargs):
-        # The story's own times and its tags' say when its page changed: no
-        # extra query (the tags are prefetched).
-        self.object = self.get_object()
-        tag_times = [tag.updated_at for tag in self.object.tags.all()]
-        changed = latest(self.object.updated_at, self.object.published_at, *tag_times)
-        changed = int(changed.timestamp())
-
-        response = get_conditional_response(request, last_modified=changed)
-        if response is None:
-            response = self.render_to_response(self.get_context_data())
-            response.headers["Last-Modified"] = http_date(changed)
-        return cache_publicly(response)
 
     def get_context_data(self, **kwargs):
         tags = list(self.object.tags.all())
@@ -128,13 +113,20 @@ class TagDetailView(DetailView):
         return get_object_or_404(Tag, slug=self.kwargs["slug"])
 
     def get_context_data(self, **kwargs):
-        page = paginate(
+        stories = paginate(
             self.request, public_articles().filter(tags=self.object), self.paginate_by
         )
+        headlines = paginate(
+            self.request,
+            public_headlines().filter(tags=self.object),
+            self.paginate_by,
+            param="headlines_page",
+        )
         return super().get_context_data(
-            page_obj=page,
-            articles=page.object_list,
-            headlines=public_headlines().filter(tags=self.object)[:20],
+            page_obj=stories,
+            articles=stories.object_list,
+            headlines_page=headlines,
+            headlines=headlines.object_list,
             **kwargs,
         )
 

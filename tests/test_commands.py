@@ -45,3 +45,26 @@ def test_loading_the_vocabulary_twice_changes_nothing():
     call_command("loaddata", "tags", verbosity=0)
     assert dict(Tag.objects.values_list("slug", "pk")) == first
     assert len(first) >= 40
+
+
+@pytest.mark.django_db
+def test_loadvocabulary_adds_missing_tags_and_keeps_editors_changes():
+    from articles.models import Tag
+
+    out = StringIO()
+    call_command("loadvocabulary", stdout=out)
+    total = Tag.objects.count()
+    assert f"{total} tags added" in out.getvalue()
+    china = Tag.objects.get(slug="china")
+    china.description = "An editor's own description."
+    china.aliases = [*china.aliases, "Middle Kingdom"]
+    china.save()
+    Tag.objects.filter(slug="japan").delete()
+
+    again = StringIO()
+    call_command("loadvocabulary", stdout=again)
+    assert f"1 tags added, {total - 1} already there" in again.getvalue()
+    china.refresh_from_db()
+    assert china.description == "An editor's own description."
+    assert "Middle Kingdom" in china.aliases
+    assert Tag.objects.filter(slug="japan").exists()

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.http import parse_http_date
 
-from articles.models import Article, Status
+from articles.models import Article, Status, Tag
 
 SITE_FEEDS = ["feed-rss", "feed-atom", "feed-json"]
 TOPIC_FEEDS = ["tag-feed-rss", "tag-feed-atom", "tag-feed-json"]
@@ -487,6 +487,7 @@ def settled_story(story):
     Article.objects.filter(pk=story.pk).update(
         updated_at=PUBLISHED + timedelta(hours=1)
     )
+    Tag.objects.update(updated_at=PUBLISHED)
     story.refresh_from_db()
     return story
 
@@ -535,6 +536,7 @@ def test_withdrawing_a_story_refreshes_the_feed(
 ):
     older = make_article(headline="Still up", published_at=PUBLISHED, tags=[topic])
     Article.objects.filter(pk=older.pk).update(updated_at=PUBLISHED)
+    Tag.objects.update(updated_at=PUBLISHED)
     url = feed_url(name, topic)
     before = client.get(url)["Last-Modified"]
     settled_story.unpublish()

@@ -493,3 +493,63 @@ def test_list_pages_need_a_fixed_number_of_queries(
         reverse("articles:search") + "?q=story",
     ]
     count_queries(client, django_assert_max_num_queries, urls, 8)
+
+
+# Found in review: each of these once leaked or went stale.
+
+
+def test_headline_linked_to_a_hidden_story_does_not_give_its_address_away(
+    client, hidden, make_headline
+):
+    tag = Tag.objects.get(slug="secret-topic")
+    make_headline(text="Zeppelin pointer", article=hidden["draft"], tags=[tag])
+    for url in [
+        reverse("articles:front"),
+        reverse("articles:headlines"),
+        tag.get_absolute_url(),
+        reverse("articles:search") + "?q=zeppelin+pointer",
+    ]:
+        html = page(client, url)
+        assert "Zeppelin pointer" in html, url
+        assert hidden["draft"].slug not in html, url
+
+
+def test_story_page_is_fresh_again_when_a_related_story_is_withdrawn(
+    client, make_article, make_tag
+):
+    earlier = timezone.now() - timedelta(days=1)
+    topic = make_tag(name="Ports")
+    story = make_article(headline="Main story", tags=[topic], published_at=earlier)
+    cousin = make_article(headline="Cousin story", tags=[topic], published_at=earlier)
+    Article.objects.update(updated_at=earlier)
+    Tag.objects.update(updated_at=earlier)
+    seen = client.get(story.get_absolute_url())
+    assert "Cousin story" in seen.content.decode()
+    cousin.unpublish()
+    again = client.get(
+        story.get_absolute_url(), HTTP_IF_MODIFIED_SINCE=seen["Last-Modified"]
+    )
+    assert again.status_code == 200
+    assert "Cousin story" not in again.content.decode()
+
+
+def test_deleting_a_story_makes_the_front_page_fresh_again(client, make_article):
+    earlier = timezone.now() - timedelta(days=1)
+    make_article(headline="Stays", published_at=earlier)
+    doomed = make_article(headline="Deleted story", published_at=earlier)
+    Article.objects.update(updated_at=earlier)
+    seen = client.get(reverse("articles:front"))["Last-Modified"]
+    doomed.delete()
+    response = client.get(reverse("articles:front"), HTTP_IF_MODIFIED_SINCE=seen)
+    assert response.status_code == 200
+    assert "Deleted story" not in response.content.decode()
+
+
+def test_topic_page_pages_through_all_its_headlines(client, make_headline, make_tag):
+    tag = make_tag(name="Wires")
+    for number in range(25):
+        make_headline(text=f"Wire {number:02d}", tags=[tag])
+    first = page(client, tag.get_absolute_url())
+    assert 'href="?headlines_page=2"' in first
+    second = page(client, tag.get_absolute_url(), headlines_page=2)
+    assert second.count("Wire ") == 5

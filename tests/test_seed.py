@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from articles import seeding
 from articles.models import Article, Headline, SourceDocument, Status
 from articles.rendering import render_markdown
 from articles.seeding import (
@@ -678,7 +677,9 @@ def test_database_failure_midway_leaves_nothing_of_that_document(
 ):
     # Another writer takes the slug the tenth headline is about to get.
     taken = make_headline(slug="taken")
-    real_unique_slug = seeding.unique_slug
+    from articles import models
+
+    real_unique_slug = models.unique_slug
     calls = []
 
     def racing_unique_slug(model, text, **kwargs):
@@ -687,7 +688,7 @@ def test_database_failure_midway_leaves_nothing_of_that_document(
             return "taken"
         return real_unique_slug(model, text, **kwargs)
 
-    monkeypatch.setattr(seeding, "unique_slug", racing_unique_slug)
+    monkeypatch.setattr(models, "unique_slug", racing_unique_slug)
 
     result = seed(seed_folder)
 
@@ -924,3 +925,27 @@ def test_byte_order_mark_inside_the_document_is_not_stored(vocabulary, tmp_path)
     seed(tmp_path)
 
     assert not Headline.objects.filter(text__contains="\ufeff").exists()
+
+
+def test_two_documents_with_the_same_name_are_not_mixed_up(vocabulary, tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "doc.txt").write_text(
+            f"Body from folder {folder}.\n\nHeadline from {folder}\n", encoding="utf-8"
+        )
+    result = seed(tmp_path / "a", tmp_path / "b")
+    assert result.error is not None
+    assert "has the same file name as" in result.err
+    assert list(Headline.objects.values_list("text", flat=True)) == ["Headline from a"]
+
+
+def test_items_an_editor_deleted_are_not_recreated(imported, seed_folder):
+    Article.objects.get().delete()
+    Headline.objects.get(source_position=3).delete()
+
+    result = seed(seed_folder)
+
+    assert result.error is None, result.err
+    assert Article.objects.count() == 0
+    assert Headline.objects.count() == 16
+    assert "was deleted in the admin and is not recreated" in result.out

@@ -69,3 +69,16 @@ def test_database_refuses_a_duplicate_slug(make_article):
     make_article(slug="only-once")
     with pytest.raises(IntegrityError), transaction.atomic():
         make_article(slug="only-once")
+
+
+@pytest.mark.django_db
+def test_a_story_created_without_a_slug_gets_one_from_its_headline():
+    first = Article.objects.create(headline="Harbour reopens", body="x")
+    second = Article.objects.create(headline="Harbour reopens", body="y")
+    assert (first.slug, second.slug) == ("harbour-reopens", "harbour-reopens-2")
+
+
+@pytest.mark.django_db
+def test_a_headline_created_without_a_slug_gets_one_from_its_text():
+    headline = Headline.objects.create(text="Ferry strike called off")
+    assert headline.slug == "ferry-strike-called-off"

@@ -1,4 +1,3 @@
-import django.contrib.postgres.search
 from django.db import migrations
 
 # PostgreSQL only: a trigger keeps each row's search vector up to date (on
@@ -58,19 +57,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="article",
-            name="search_vector",
-            field=django.contrib.postgres.search.SearchVectorField(
-                editable=False, null=True
-            ),
-        ),
-        migrations.AddField(
-            model_name="headline",
-            name="search_vector",
-            field=django.contrib.postgres.search.SearchVectorField(
-                editable=False, null=True
-            ),
-        ),
         migrations.RunPython(create_search, drop_search),
     ]

@@ -6,6 +6,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from articles.rendering import xml_safe
+
 register = template.Library()
 
 # Inside <script>, only "<" can end the element ("</script>"); "&" and ">" are
@@ -30,13 +32,13 @@ def absolute(context, path: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def page_url(context, number: int) -> str:
+def page_url(context, number: int, param: str = "page") -> str:
     """Return the current URL with ``?page=`` set, keeping the other parameters."""
     query = context["request"].GET.copy()
     if number == 1:
-        query.pop("page", None)
+        query.pop(param, None)
     else:
-        query["page"] = number
+        query[param] = number
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else context["request"].path
 
@@ -64,3 +66,9 @@ def article_json_ld(context, article) -> str:
         "isAccessibleForFree": True,
     }
     return json_ld(data)
+
+
+@register.filter(name="xml_safe")
+def xml_safe_filter(text) -> str:
+    """Drop the characters that XML 1.0 cannot carry (then autoescape as usual)."""
+    return xml_safe(str(text))

@@ -51,14 +51,22 @@ class Command(BaseCommand):
             self.stderr.write(
                 self.style.WARNING(
                     "The tag vocabulary is empty, so nothing will be tagged: "
-                    "run `python manage.py loaddata tags` first."
+                    "run `python manage.py loadvocabulary` first."
                 )
             )
         tagger = Tagger.from_database()
         outcomes = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        names: dict[str, Path] = {}
         for found in documents:
             path = found.path
             try:
+                if path.name in names:
+                    raise SeedError(
+                        path,
+                        f"has the same file name as {names[path.name]}; documents "
+                        "are known by their file name, so one of them must be renamed",
+                    )
+                names[path.name] = path
                 document = read_document(
                     path,
                     folder=found.folder,
