@@ -13,8 +13,8 @@ committed late is not skipped, and a client may see a change twice.
 
 import base64
 import binascii
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Greatest
@@ -23,6 +23,7 @@ from django.utils import timezone
 from articles.models import Article, Headline, Withdrawal
 
 SETTLE = timedelta(seconds=5)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SOURCES = {"article": Article, "headline": Headline}
 FIELDS = ["origin", "row", "item_type", "item_id", "slug", "changed_at", "public_since"]
 
@@ -33,25 +34,44 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True, order=True)
 class Position:
+    """
+    Where a client is in the feed: the (time, source, row) of the last change
+    it has seen, and ``base``, where the sync now under way started (None on
+    a first sync). Items that became public after ``base`` are new to it.
+    """
+
     at: datetime
     source: str = ""
     row: int = 0
+    base: datetime | None = field(default=None, compare=False)
 
     def encode(self) -> str:
-        text = f"{self.at.isoformat()}|{self.source}|{self.row}"
+        base = self.base.isoformat() if self.base else ""
+        text = f"{self.at.isoformat()}|{self.source}|{self.row}|{base}"
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, cursor: str) -> "Position":
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
-            at, source, row = base64.urlsafe_b64decode(padded).decode().split("|")
-            position = cls(datetime.fromisoformat(at), source, int(row))
-        except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+            at, source, row, base = base64.urlsafe_b64decode(padded).decode().split("|")
+            position = cls(
+                _utc(datetime.fromisoformat(at)),
+                source,
+                int(row),
+                _utc(datetime.fromisoformat(base)) if base else None,
+            )
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
             raise InvalidCursor("This cursor is not one the API gave out.") from error
-        if position.at.tzinfo is None or position.source not in {"", *SOURCES, "w"}:
+        if position.source not in {"", *SOURCES, "w"}:
             raise InvalidCursor("This cursor is not one the API gave out.")
         return position
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a cursor's times carry a time zone")
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -90,7 +110,9 @@ def _published(model, source: str, position: Position | None) -> QuerySet:
             row=F("pk"),
             item_type=Value(source),
             item_id=F("pk"),
-            public_since=F("published_at"),
+            # A story created after a sync is new to it even when its
+            # publication time was set earlier (backdated, imported).
+            public_since=Greatest("published_at", "created_at"),
         )
         .filter(_after(position, source, "changed_at"))
         .order_by()
@@ -130,43 +152,56 @@ def changes_since(
     Return up to ``limit`` changes after ``position``, the position to ask
     from next time, and whether more changes are waiting already.
     """
+    parts = [_published(Headline, "headline", position)]
+    if position is not None:
+        # A first sync has nothing to withdraw.
+        parts.append(_withdrawn(position))
     rows = list(
         _published(Article, "article", position)
-        .union(
-            _published(Headline, "headline", position),
-            _withdrawn(position),
-            all=True,
-        )
+        .union(*parts, all=True)
         .order_by("changed_at", "origin", "row")[: limit + 1]
     )
+    # What counts as new: whatever became public after this sync started,
+    # which is where the previous one ended unless the cursor says otherwise.
+    base = None if position is None else position.base or position.at
     has_more = len(rows) > limit
     rows = rows[:limit]
     changes = [
         Change(
             type=row["item_type"],
-            action=_action(row, position),
+            action=_action(row, base),
             id=row["item_id"],
             slug=row["slug"],
             changed_at=row["changed_at"],
         )
         for row in rows
     ]
-    if rows:
+    if has_more:
         last = rows[-1]
-        next_position = Position(last["changed_at"], last["origin"], last["row"])
+        # The sync goes on: keep where it started (for a first sync, before
+        # anything, so that everything stays new).
+        next_position = Position(
+            last["changed_at"], last["origin"], last["row"], base=base or EPOCH
+        )
     else:
-        next_position = position
-    if not has_more:
-        # Stay a little behind the present: a change stamped just now may
-        # belong to a transaction that has not committed yet.
+        # The sync is done; the next one starts here. Stay a little behind
+        # the present: a change stamped just now may belong to a transaction
+        # that has not committed yet.
         settled = Position(timezone.now() - SETTLE)
-        next_position = min(next_position or settled, settled)
+        if rows:
+            last = rows[-1]
+            settled = min(
+                settled, Position(last["changed_at"], last["origin"], last["row"])
+            )
+        elif position is not None:
+            settled = min(settled, Position(position.at, position.source, position.row))
+        next_position = settled
     return changes, next_position, has_more
 
 
-def _action(row: dict, position: Position | None) -> str:
+def _action(row: dict, base: datetime | None) -> str:
     if row["origin"] == "w":
         return "withdrawn"
-    if position is None or row["public_since"] > position.at:
+    if base is None or row["public_since"] > base:
         return "created"
     return "updated"

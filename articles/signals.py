@@ -3,11 +3,17 @@ Bookkeeping that must happen however an item is changed: in the admin, the
 API, the seed import or a shell.
 """
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 from django.dispatch import receiver
 from django.utils import timezone
 
-from articles.models import Article, Headline, Withdrawal
+from articles.models import Article, Headline, Tag, Withdrawal
 
 KINDS = {Article: Withdrawal.Kind.ARTICLE, Headline: Withdrawal.Kind.HEADLINE}
 
@@ -46,13 +52,33 @@ def remember_whether_public(sender, instance, raw=False, **kwargs):
 @receiver(post_save, sender=Headline)
 def record_withdrawal(sender, instance, raw=False, **kwargs):
     """Record that a public item stopped being public with this save."""
-    if getattr(instance, "_was_public", False) and not instance.is_public:
+    was_public = getattr(instance, "_was_public", False)
+    if was_public and not instance.is_public:
         Withdrawal.objects.create(
             kind=KINDS[sender],
             object_id=instance.pk,
             slug=instance.slug,
             reason=Withdrawal.Reason.UNPUBLISHED,
         )
+    if sender is Article and not raw and was_public != instance.is_public:
+        # Headlines show a link to their story only while it is public.
+        Headline.objects.filter(article=instance).update(updated_at=timezone.now())
+
+
+@receiver(post_save, sender=Tag)
+def touch_items_of_a_changed_tag(sender, instance, created, raw=False, **kwargs):
+    """A renamed tag changes every story and headline that shows it."""
+    if created or raw:
+        return
+    now = timezone.now()
+    Article.objects.filter(tags=instance).update(updated_at=now)
+    Headline.objects.filter(tags=instance).update(updated_at=now)
+
+
+@receiver(pre_delete, sender=Article)
+def touch_headlines_of_a_deleted_story(sender, instance, **kwargs):
+    """Headlines lose their link to a deleted story: they changed."""
+    Headline.objects.filter(article=instance).update(updated_at=timezone.now())
 
 
 @receiver(post_delete, sender=Article)

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import JsonResponse
@@ -84,6 +85,13 @@ def error_body(status_code: int, code: str, message: str, fields=None) -> dict:
 
 def exception_handler(exc, context):
     """Answer every API error with the same JSON shape (see ``Error``)."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body(
+                413, "too_large", "The request body is too large (1 MB at most)."
+            ),
+            status=413,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -212,7 +220,6 @@ class PublishableViewSet(
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             item = serializer.save()
-        item = self.get_queryset().get(pk=item.pk)
         location = reverse(f"api:{self.basename}-detail", args=[item.slug])
         return self._respond_with(item, status.HTTP_201_CREATED, {"Location": location})
 
@@ -224,9 +231,7 @@ class PublishableViewSet(
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             item = serializer.save()
-        return self._respond_with(
-            self.get_queryset().get(pk=item.pk), status.HTTP_200_OK
-        )
+        return self._respond_with(item, status.HTTP_200_OK)
 
 
 LIST_PARAMETERS = [
@@ -410,7 +415,9 @@ class ChangeFeedView(APIView):
             except InvalidCursor as error:
                 errors["since"] = [str(error)]
         limit = request.query_params.get("limit", str(CHANGES_LIMIT))
-        if not limit.isdigit() or not 1 <= int(limit) <= CHANGES_MAX_LIMIT:
+        if not (limit.isascii() and limit.isdigit()) or not (
+            1 <= int(limit) <= CHANGES_MAX_LIMIT
+        ):
             errors["limit"] = [f"A whole number from 1 to {CHANGES_MAX_LIMIT}."]
         if errors:
             raise ValidationError(errors)
