@@ -1,8 +1,13 @@
+from datetime import UTC
+
+from django import forms
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
 from articles.models import Article, Headline, Tag, TagKind
+from articles.permissions import is_editor
 from articles.search import clean_query, matching
 
 
@@ -12,13 +17,39 @@ class TagSlugsFilter(filters.BaseInFilter, filters.CharFilter):
     def filter(self, queryset, value):
         if not value:
             return queryset
-        known = set(Tag.objects.filter(slug__in=value).values_list("slug", flat=True))
+        # Readers know only the tags that something public carries; a tag only
+        # drafts carry must look exactly like one that does not exist.
+        tags = Tag.objects.all() if self.parent.editor else Tag.objects.in_use()
+        known = set(tags.filter(slug__in=value).values_list("slug", flat=True))
         unknown = [slug for slug in value if slug not in known]
         if unknown:
             raise ValidationError(
                 {self.field_name: [f"Unknown tag: {', '.join(unknown)}."]}
             )
         return queryset.filter(tags__slug__in=value).distinct()
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, refused (not a 500) when it cannot be a UTC time."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError) as error:
+            raise forms.ValidationError(
+                "That date and time is out of range."
+            ) from error
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+def true_or_false(value: str) -> bool:
+    return value == "true"
 
 
 class PublishableFilter(filters.FilterSet):
@@ -32,17 +63,17 @@ class PublishableFilter(filters.FilterSet):
         distinct=True,
         help_text="Items with a tag of this kind.",
     )
-    published_after = filters.IsoDateTimeFilter(
+    published_after = UtcIsoDateTimeFilter(
         field_name="published_at",
         lookup_expr="gte",
         help_text="ISO 8601 date and time; items published at or after it.",
     )
-    published_before = filters.IsoDateTimeFilter(
+    published_before = UtcIsoDateTimeFilter(
         field_name="published_at",
         lookup_expr="lt",
         help_text="ISO 8601 date and time; items published before it.",
     )
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="ISO 8601 date and time; items changed at or after it.",
@@ -52,6 +83,10 @@ class PublishableFilter(filters.FilterSet):
         help_text="Full-text search, as on the site's search page.",
     )
 
+    @property
+    def editor(self) -> bool:
+        return is_editor(getattr(self.request, "user", None), self._meta.model)
+
     def search(self, queryset, name, value):
         query = clean_query(value)
         if not query.terms:
@@ -60,7 +95,11 @@ class PublishableFilter(filters.FilterSet):
 
 
 class ArticleFilter(PublishableFilter):
-    featured = filters.BooleanFilter(help_text="true or false.")
+    featured = filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=true_or_false,
+        help_text="true or false.",
+    )
 
     class Meta:
         model = Article

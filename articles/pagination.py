@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -15,9 +16,34 @@ class TimeCursorPagination(CursorPagination):
     max_page_size = 100
     invalid_cursor_message = "This cursor is not one the API gave out."
 
+    def get_paginated_response_schema(self, schema):
+        # DRF describes the links in OpenAPI 3.0 terms ("nullable"); the
+        # schema is 3.1, where null is a type of its own.
+        link = {"type": ["string", "null"], "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError) as error:
+            # A cursor that decodes but holds no time of ours (a doctored one).
+            raise ValidationError(
+                {self.cursor_query_param: [self.invalid_cursor_message]}
+            ) from error
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)
         except Exception as error:
             # The base class answers 404; a bad parameter is a 400 that names it.
             raise ValidationError({self.cursor_query_param: [str(error)]}) from error
+
+
+class SlugCursorPagination(TimeCursorPagination):
+    """Topics, in the order of their slugs."""
+
+    ordering = "slug"

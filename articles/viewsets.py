@@ -4,7 +4,11 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import (
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -29,6 +33,7 @@ from articles.filters import (
 )
 from articles.freshness import site_last_changed
 from articles.models import Article, Headline, Tag
+from articles.pagination import SlugCursorPagination
 from articles.permissions import is_editor
 from articles.serializers import (
     ArticleSerializer,
@@ -155,6 +160,8 @@ class ConditionalGetMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        # Editors (with a token or a session) see more than anonymous clients.
+        patch_vary_headers(response, ["Authorization", "Cookie"])
         if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
             if request.user.is_authenticated:
                 patch_cache_control(response, private=True, no_cache=True)
@@ -181,10 +188,7 @@ class PublishableViewSet(
 
     lookup_field = "slug"
     lookup_value_regex = r"[-\w]+"
-    filter_backends = [
-        *viewsets.GenericViewSet.filter_backends,
-        StrictOrderingFilter,
-    ]
+    filter_backends = [*viewsets.GenericViewSet.filter_backends, StrictOrderingFilter]
     ordering_fields = ["published_at", "updated_at"]
     model: type[Article] | type[Headline]
     write_serializer_class: type[serializers.Serializer]
@@ -345,7 +349,7 @@ class TagViewSet(ConditionalGetMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     lookup_value_regex = r"[-\w]+"
     filterset_class = TagFilter
-    ordering = "slug"
+    pagination_class = SlugCursorPagination
 
     def get_queryset(self):
         if is_editor(self.request.user, Tag):
