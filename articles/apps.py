@@ -7,4 +7,9 @@ class ArticlesConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from articles import signals  # noqa: F401 (connects the receivers)
+        from articles.roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self)

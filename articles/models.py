@@ -1,5 +1,8 @@
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -31,16 +34,23 @@ class TagKind(models.TextChoices):
 
 def public_q(prefix: str = "", *, now: datetime | None = None) -> Q:
     """
-    The visibility rule: published, and not scheduled for later.
+    The visibility rule: published, not scheduled for later, not under
+    embargo.
 
     ``prefix`` applies it across a relation, as in
-    ``Count("articles", filter=public_q("articles__"))``.
+    ``Count("articles", filter=public_q("articles__"))``. (A database
+    constraint already keeps a published item's time at or after its embargo;
+    the rule says it again so that no surface depends on that alone.)
     """
+    now = now or timezone.now()
     return Q(
         **{
             f"{prefix}status": Status.PUBLISHED,
-            f"{prefix}published_at__lte": now or timezone.now(),
+            f"{prefix}published_at__lte": now,
         }
+    ) & (
+        Q(**{f"{prefix}embargo_until__isnull": True})
+        | Q(**{f"{prefix}embargo_until__lte": now})
     )
 
 
@@ -97,8 +107,28 @@ class Publishable(models.Model):
         blank=True,
         help_text="When readers may see it. A time in the future schedules it.",
     )
+    embargo_until = models.DateTimeField(
+        "embargoed until",
+        null=True,
+        blank=True,
+        help_text=(
+            "Until then nothing can make it public: publishing schedules it "
+            "for this time at the earliest."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    # Optimistic concurrency: every save that changes the text bumps it, and
+    # a save based on an older version is refused (see articles/workflow.py).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = PublishableQuerySet.as_manager()
 
@@ -108,10 +138,12 @@ class Publishable(models.Model):
     @property
     def is_public(self) -> bool:
         """Say whether readers may see this item now (the published() rule)."""
+        now = timezone.now()
         return (
             self.status == Status.PUBLISHED
             and self.published_at is not None
-            and self.published_at <= timezone.now()
+            and self.published_at <= now
+            and (self.embargo_until is None or self.embargo_until <= now)
         )
 
     @property
@@ -122,16 +154,31 @@ class Publishable(models.Model):
             and self.published_at > timezone.now()
         )
 
+    def save(self, *args, **kwargs):
+        # A full save is an edit: it moves the version on, so that an edit
+        # made from an older version can be refused (articles/workflow.py).
+        # Saves of a few fields (status, publication time) are not edits.
+        if self.pk is not None and kwargs.get("update_fields") is None:
+            self.version += 1
+        super().save(*args, **kwargs)
+
+    @property
+    def is_embargoed(self) -> bool:
+        return self.embargo_until is not None and self.embargo_until > timezone.now()
+
     def publish(self, *, at: datetime | None = None) -> None:
         """
-        Publish now, or at ``at``.
+        Publish now, or at ``at``; never before the embargo.
 
         An item that already has a publication time keeps it, so republishing
         a withdrawn story does not move it up the front page, and a scheduled
-        story stays scheduled.
+        story stays scheduled. Who may do this is the workflow's business
+        (articles/workflow.py); this only sets the fields.
         """
         self.status = Status.PUBLISHED
         self.published_at = at or self.published_at or timezone.now()
+        if self.embargo_until and self.published_at < self.embargo_until:
+            self.published_at = self.embargo_until
         self.save(update_fields=["status", "published_at", "updated_at"])
 
     def unpublish(self) -> None:
@@ -142,6 +189,14 @@ class Publishable(models.Model):
 
 def published_needs_time() -> Q:
     return ~Q(status=Status.PUBLISHED) | Q(published_at__isnull=False)
+
+
+def published_after_embargo() -> Q:
+    return (
+        ~Q(status=Status.PUBLISHED)
+        | Q(embargo_until__isnull=True)
+        | Q(published_at__gte=models.F("embargo_until"))
+    )
 
 
 class TagQuerySet(ChangeTimesQuerySet):
@@ -292,6 +347,18 @@ class Article(Publishable):
     dek = models.CharField(
         max_length=400, blank=True, help_text="The standfirst under the headline."
     )
+    seo_headline = models.CharField(
+        "search headline",
+        max_length=200,
+        blank=True,
+        help_text="For search engines: the page title and feeds. Empty: the headline.",
+    )
+    social_headline = models.CharField(
+        "social headline",
+        max_length=200,
+        blank=True,
+        help_text="For social cards (Open Graph, Twitter). Empty: the headline.",
+    )
     body = models.TextField(help_text="Markdown.")
     body_html = models.TextField(editable=False, blank=True)
     byline = models.CharField(max_length=200, blank=True)
@@ -338,6 +405,17 @@ class Article(Publishable):
                 name="article_published_has_time",
                 violation_error_message="A published story needs a publication time.",
             ),
+            models.CheckConstraint(
+                condition=published_after_embargo(),
+                name="article_respects_embargo",
+                violation_error_message=(
+                    "A story cannot be published before its embargo ends."
+                ),
+            ),
+        ]
+        permissions = [
+            ("publish_article", "Can publish, schedule and unpublish stories"),
+            ("correct_article", "Can append corrections to stories"),
         ]
 
     def __str__(self):
@@ -357,6 +435,16 @@ class Article(Publishable):
 
     def get_absolute_url(self):
         return reverse("articles:detail", args=[self.slug])
+
+    @property
+    def search_headline(self) -> str:
+        """The headline for search engines and feeds."""
+        return self.seo_headline or self.headline
+
+    @property
+    def share_headline(self) -> str:
+        """The headline for social cards."""
+        return self.social_headline or self.headline
 
     @property
     def updated_since_publication(self) -> bool:
@@ -415,11 +503,21 @@ class Headline(Publishable):
                 name="headline_published_has_time",
                 violation_error_message="A published headline needs a time.",
             ),
+            models.CheckConstraint(
+                condition=published_after_embargo(),
+                name="headline_respects_embargo",
+                violation_error_message=(
+                    "A headline cannot be published before its embargo ends."
+                ),
+            ),
             models.UniqueConstraint(
                 fields=["source", "source_position"],
                 condition=Q(source__isnull=False),
                 name="headline_unique_source_position",
             ),
+        ]
+        permissions = [
+            ("publish_headline", "Can publish, schedule and unpublish headlines"),
         ]
 
     def __str__(self):
@@ -479,3 +577,62 @@ class Withdrawal(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.slug} {self.reason} {self.withdrawn_at:%Y-%m-%d}"
+
+
+class Transition(models.Model):
+    """One step of an item through the workflow: who moved it, when, from where."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.BigIntegerField()
+    item = GenericForeignKey("content_type", "object_id")
+    action = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16, choices=Status)
+    to_status = models.CharField(max_length=16, choices=Status)
+    published_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "-at"], name="transition_item_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.action}: {self.from_status} → {self.to_status}"
+
+
+class Correction(models.Model):
+    """
+    A public correction appended to a story. Corrections are never deleted:
+    the admin offers no delete, and a story that has one cannot be deleted.
+    """
+
+    article = models.ForeignKey(
+        Article, on_delete=models.PROTECT, related_name="corrections"
+    )
+    text = models.TextField(help_text="What was wrong and what is right, in full.")
+    created_at = models.DateTimeField("corrected at", default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["-created_at"], name="correction_time_idx")]
+
+    def __str__(self):
+        return f"Correction to “{self.article}” ({self.created_at:%Y-%m-%d})"
+
+    def get_absolute_url(self):
+        return f"{self.article.get_absolute_url()}#correction-{self.pk}"
