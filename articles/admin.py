@@ -1,14 +1,38 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import ngettext
+from reversion.admin import VersionAdmin
+from reversion.models import Version
 
-from articles.models import Article, Headline, SourceDocument, Tag
-from articles.tagging import normalize_forms
+from articles.models import (
+    Article,
+    Correction,
+    Headline,
+    SourceDocument,
+    Status,
+    Tag,
+    Transition,
+)
+from articles.revisions import changes_since, compare
+from articles.tagging import Tagger, normalize_forms, suggest_tags
+from articles.workflow import (
+    MOVES,
+    TransitionNotAllowed,
+    allowed_moves,
+    can_edit,
+    can_publish,
+    develop,
+    history,
+    perform,
+)
 
 
 class FormsField(forms.CharField):
@@ -63,20 +87,151 @@ class TagAdmin(admin.ModelAdmin):
         return tag.article_count
 
 
-class PublishableAdmin(admin.ModelAdmin):
-    """What articles and headlines share: status, scheduling, bulk actions."""
+class PublishableForm(forms.ModelForm):
+    """Refuse a save based on an older version of the item (optimistic locking)."""
+
+    # Where the editor started: the item's version, and when the form loaded.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    loaded_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+    check_version = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
+            self.fields["loaded_at"].initial = timezone.now()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        # The admin saves inside a transaction: lock the row until then.
+        current = (
+            type(self.instance).objects.select_for_update().get(pk=self.instance.pk)
+        )
+        started = cleaned.get("version")
+        if self.check_version and started is not None and started != current.version:
+            changes = changes_since(current, cleaned.get("loaded_at") or timezone.now())
+            what = "; ".join(
+                f"{change.name}: “{change.before[:80]}” → “{change.after[:80]}”"
+                for change in changes
+            )
+            raise forms.ValidationError(
+                "Someone else saved this while you were editing it, so your save "
+                "was refused and nothing was lost: their version is saved, and "
+                "yours is still in this form. Copy what you need, reload the "
+                "page, and apply your changes again."
+                + (f" What they changed: {what}." if what else "")
+            )
+        published_at = cleaned.get("published_at", self.instance.published_at)
+        embargo = cleaned.get("embargo_until", self.instance.embargo_until)
+        if (
+            self.instance.status == Status.PUBLISHED
+            and embargo
+            and published_at
+            and published_at < embargo
+        ):
+            raise forms.ValidationError(
+                {
+                    "published_at": "This is published: its publication time "
+                    "cannot be earlier than the embargo "
+                    f"({timezone.localtime(embargo):%Y-%m-%d %H:%M})."
+                }
+            )
+        return cleaned
+
+
+@admin.register(Transition)
+class TransitionAdmin(admin.ModelAdmin):
+    list_display = ["at", "item", "action", "from_status", "to_status", "user"]
+    list_filter = ["action", "to_status", "content_type"]
+    date_hierarchy = "at"
+    list_select_related = ["user", "content_type"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PublishableAdmin(VersionAdmin):
+    """
+    What stories and headlines share: the workflow (moves as buttons and as
+    bulk actions), scheduling and embargo, revisions (history, compare,
+    restore) and protection against two people saving over each other.
+    """
 
     class Media:
         css = {"all": ["css/admin.css"]}
 
+    form = PublishableForm
+    change_form_template = "admin/articles/change_form.html"
+    object_history_template = "admin/articles/object_history.html"
     date_hierarchy = "published_at"
     autocomplete_fields = ["tags"]
-    readonly_fields = ["created_at", "updated_at", "source"]
-    actions = ["publish_selected", "unpublish_selected"]
+    readonly_fields = [
+        "status_label",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "source",
+        "suggested_tags",
+    ]
+    actions = ["publish_selected", "unpublish_selected", "add_suggested_tags"]
     list_per_page = 50
+
+    # Permissions: reporters edit their own drafts; editors publish.
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or can_edit(request.user, obj)
+
+    def has_publish_permission(self, request):
+        return can_publish(request.user, self.model)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not can_publish(request.user, self.model):
+            fields += ["published_at", "embargo_until", "featured"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        move = request.POST.get("_move")
+        if move:
+            try:
+                perform(obj, move, user=request.user)
+            except TransitionNotAllowed as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                obj.refresh_from_db()
+                self.message_user(
+                    request,
+                    f"{MOVES[move].done}: now {self.status_label(obj).lower()}.",
+                    messages.SUCCESS,
+                )
+
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        item = obj or self.model(created_by=request.user)
+        context["workflow_moves"] = allowed_moves(item, request.user)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # Display.
 
     @admin.display(description="status", ordering="status")
     def status_label(self, item):
+        if item.is_embargoed and item.status == Status.PUBLISHED:
+            local = timezone.localtime(item.published_at)
+            return f"Scheduled for {local:%Y-%m-%d %H:%M} (embargo)"
         if item.is_scheduled:
             local = timezone.localtime(item.published_at)
             return f"Scheduled for {local:%Y-%m-%d %H:%M}"
@@ -86,47 +241,80 @@ class PublishableAdmin(admin.ModelAdmin):
     def tag_list(self, item):
         return ", ".join(tag.name for tag in item.tags.all())
 
+    @admin.display(description="suggested tags")
+    def suggested_tags(self, item):
+        if item.pk is None:
+            return "Save first: tags are suggested from the text."
+        missing = [tag for tag in suggest_tags(item) if tag not in item.tags.all()]
+        if not missing:
+            return "None: every tag the text mentions is set."
+        return (
+            ", ".join(tag.name for tag in missing)
+            + " (add them with the “Add suggested tags” action, or in Tags above)"
+        )
+
+    # Bulk actions, each item through the workflow.
+
     @admin.action(
         description="Publish selected %(verbose_name_plural)s",
-        permissions=["change"],
+        permissions=["publish"],
     )
     def publish_selected(self, request, queryset):
-        with transaction.atomic():
-            items = list(self._locked(queryset))
-            for item in items:
-                item.publish()
-        scheduled = sum(item.is_scheduled for item in items)
-        self.message_user(
-            request,
-            ngettext(
-                "Published %(count)d %(name)s.",
-                "Published %(count)d %(name)s.",
-                len(items),
-            )
-            % {"count": len(items), "name": self._name(len(items))}
-            + (
-                f" {scheduled} of them go live at their scheduled time."
-                if scheduled
-                else ""
-            ),
-            messages.SUCCESS,
-        )
+        self._move_all(request, queryset, "publish")
 
     @admin.action(
         description="Unpublish selected %(verbose_name_plural)s",
-        permissions=["change"],
+        permissions=["publish"],
     )
     def unpublish_selected(self, request, queryset):
+        self._move_all(request, queryset, "unpublish")
+
+    @admin.action(
+        description="Add suggested tags to selected %(verbose_name_plural)s",
+        permissions=["change"],
+    )
+    def add_suggested_tags(self, request, queryset):
+        tagger = Tagger.from_database()
+        added = 0
         with transaction.atomic():
-            items = list(self._locked(queryset))
-            for item in items:
-                item.unpublish()
-        self.message_user(
-            request,
-            f"Unpublished {len(items)} {self._name(len(items))}; "
-            "readers no longer see them.",
-            messages.SUCCESS,
-        )
+            for item in self._locked(queryset):
+                if not can_edit(request.user, item):
+                    continue
+                before = set(item.tags.values_list("pk", flat=True))
+                item.tags.add(*suggest_tags(item, tagger=tagger))
+                added += len(set(item.tags.values_list("pk", flat=True)) - before)
+        self.message_user(request, f"Added {added} suggested tags.", messages.SUCCESS)
+
+    def _move_all(self, request, queryset, move):
+        done, refused = [], []
+        with transaction.atomic():
+            for item in self._locked(queryset):
+                if item.status == MOVES[move].target:
+                    done.append(item)  # already there (a scheduled story stays so)
+                    continue
+                try:
+                    perform(item, move, user=request.user)
+                except TransitionNotAllowed as error:
+                    refused.append(f"“{item}”: {error}")
+                else:
+                    done.append(item)
+        if done:
+            scheduled = sum(item.is_scheduled for item in done)
+            note = {
+                "publish": (
+                    f" {scheduled} of them go live at their scheduled time."
+                    if scheduled
+                    else ""
+                ),
+                "unpublish": "; readers no longer see them",
+            }.get(move, "")
+            text = f"{MOVES[move].done} {len(done)} {self._name(len(done))}"
+            text = f"{text}{note}" if note.startswith(";") else f"{text}.{note}"
+            self.message_user(
+                request, text + ("." if note.startswith(";") else ""), messages.SUCCESS
+            )
+        for refusal in refused:
+            self.message_user(request, refusal, messages.WARNING)
 
     def _locked(self, queryset):
         # Lock only the selected rows: PostgreSQL cannot lock the nullable side
@@ -136,6 +324,75 @@ class PublishableAdmin(admin.ModelAdmin):
     def _name(self, count):
         meta = self.model._meta
         return meta.verbose_name if count == 1 else meta.verbose_name_plural
+
+    # Revisions: history with the workflow's record, compare, restore.
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/history/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name=f"{opts.app_label}_{opts.model_name}_compare",
+            ),
+            *super().get_urls(),
+        ]
+
+    def history_view(self, request, object_id, extra_context=None):
+        item = self.get_object(request, unquote(object_id))
+        if item is None or not self.has_view_or_change_permission(request, item):
+            raise PermissionDenied
+        versions = Version.objects.get_for_object(item).select_related("revision__user")
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History: {item}",
+            "opts": opts,
+            "object": item,
+            "versions": [
+                {
+                    "version": version,
+                    "restore_url": reverse(
+                        f"admin:{opts.app_label}_{opts.model_name}_revision",
+                        args=[item.pk, version.pk],
+                    ),
+                }
+                for version in versions
+            ],
+            "transitions": history(item),
+            "compare_url": reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_compare", args=[item.pk]
+            ),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.object_history_template, context)
+
+    def compare_view(self, request, object_id):
+        item = self.get_object(request, unquote(object_id))
+        if item is None or not self.has_view_or_change_permission(request, item):
+            raise PermissionDenied
+        versions = Version.objects.get_for_object(item)
+        try:
+            chosen = sorted(
+                (versions.get(pk=int(request.GET[key])) for key in ("a", "b")),
+                key=lambda version: version.revision.date_created,
+            )
+        except (KeyError, ValueError, Version.DoesNotExist) as error:
+            raise Http404("Choose two revisions of this item to compare.") from error
+        opts = self.model._meta
+        return TemplateResponse(
+            request,
+            "admin/articles/compare.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Compare revisions: {item}",
+                "opts": opts,
+                "object": item,
+                "older": chosen[0],
+                "newer": chosen[1],
+                "changes": compare(*chosen),
+            },
+        )
 
 
 class HeadlineInline(admin.TabularInline):
@@ -149,6 +406,28 @@ class HeadlineInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class CorrectionInline(admin.StackedInline):
+    """Corrections are appended, never edited or deleted."""
+
+    model = Correction
+    fields = ["text", "created_at", "created_by"]
+    readonly_fields = ["created_at", "created_by"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "corrections (public; they cannot be changed or removed)"
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and request.user.has_perm("articles.correct_article")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return (
+            ["text", *self.readonly_fields] if obj is not None else self.readonly_fields
+        )
 
 
 @admin.register(Article)
@@ -167,18 +446,46 @@ class ArticleAdmin(PublishableAdmin):
     list_select_related = ["source"]
     search_fields = ["headline", "dek", "body", "byline", "slug"]
     prepopulated_fields = {"slug": ["headline"]}
-    inlines = [HeadlineInline]
+    inlines = [CorrectionInline, HeadlineInline]
     fieldsets = [
         (None, {"fields": ["headline", "slug", "dek", "byline", "body"]}),
         (
+            "Headline variants",
+            {
+                "classes": ["collapse"],
+                "fields": ["seo_headline", "social_headline"],
+            },
+        ),
+        (
             "Publication",
-            {"fields": ["status", "published_at", "featured", "needs_review", "tags"]},
+            {
+                "fields": [
+                    "status_label",
+                    "published_at",
+                    "embargo_until",
+                    "featured",
+                    "needs_review",
+                    "tags",
+                    "suggested_tags",
+                ]
+            },
         ),
         (
             "Record",
-            {"classes": ["collapse"], "fields": ["source", "created_at", "updated_at"]},
+            {
+                "classes": ["collapse"],
+                "fields": ["source", "created_by", "created_at", "updated_at"],
+            },
         ),
     ]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Correction:
+            for correction in formset.save(commit=False):
+                correction.created_by = request.user
+                correction.save()
+            return
+        super().save_formset(request, form, formset, change)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
@@ -206,12 +513,56 @@ class HeadlineAdmin(PublishableAdmin):
     autocomplete_fields = ["tags", "article"]
     fieldsets = [
         (None, {"fields": ["text", "slug", "article"]}),
-        ("Publication", {"fields": ["status", "published_at", "tags"]}),
+        (
+            "Publication",
+            {
+                "fields": [
+                    "status_label",
+                    "published_at",
+                    "embargo_until",
+                    "tags",
+                    "suggested_tags",
+                ]
+            },
+        ),
         (
             "Record",
-            {"classes": ["collapse"], "fields": ["source", "created_at", "updated_at"]},
+            {
+                "classes": ["collapse"],
+                "fields": ["source", "created_by", "created_at", "updated_at"],
+            },
         ),
     ]
+    actions = [*PublishableAdmin.actions, "develop_into_story"]
+
+    @admin.action(
+        description="Develop into a story draft (one headline)",
+        permissions=["add_story"],
+    )
+    def develop_into_story(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Choose exactly one headline to develop.", messages.WARNING
+            )
+            return None
+        headline = queryset.get()
+        if headline.article_id is not None:
+            self.message_user(
+                request, f"“{headline}” already has its story.", messages.WARNING
+            )
+            return None
+        article = develop(headline, user=request.user)
+        self.message_user(
+            request,
+            f"Started a draft from “{headline}”; the headline now points to it.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(
+            reverse("admin:articles_article_change", args=[article.pk])
+        )
+
+    def has_add_story_permission(self, request):
+        return request.user.has_perm("articles.add_article")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")

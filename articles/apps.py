@@ -9,7 +9,8 @@ class ArticlesConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from articles import signals  # noqa: F401 (connects the receivers)
+        from articles import revisions, signals  # noqa: F401 (connects the receivers)
         from articles.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self)
+        revisions.register()

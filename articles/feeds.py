@@ -14,14 +14,23 @@ from html import unescape
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 from django.urls import reverse
-from django.utils import feedgenerator
+from django.utils import feedgenerator, timezone
+from django.utils.dateformat import format as format_date
 from django.utils.decorators import method_decorator
-from django.utils.html import escape, strip_tags
+from django.utils.html import (
+    escape,
+    format_html,
+    format_html_join,
+    linebreaks,
+    strip_tags,
+)
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from articles.freshness import latest, public, site_last_changed
-from articles.models import Article, Tag
+from articles.models import Article, Correction, Tag
 from articles.rendering import xml_safe
 
 FEED_LENGTH = 30
@@ -35,6 +44,26 @@ def summary_text(article: Article) -> str:
     text = " ".join(strip_tags(article.body_html).split())
     # strip_tags() keeps entities such as &amp;: unescape them into plain text.
     return xml_safe(Truncator(unescape(text)).words(SUMMARY_WORDS))
+
+
+def corrections_html(corrections: list[Correction]) -> str:
+    """Return a story's corrections as HTML to follow its body, or ""."""
+    if not corrections:
+        return ""
+    items = format_html_join(
+        "",
+        '<li>{}<p>Corrected <time datetime="{}">{}</time></p></li>',
+        (
+            (
+                # Escaped by linebreaks() itself; format_html must not again.
+                mark_safe(linebreaks(xml_safe(correction.text), autoescape=True)),
+                correction.created_at.isoformat(),
+                format_date(timezone.localtime(correction.created_at), "j F Y, H:i T"),
+            )
+            for correction in corrections
+        ),
+    )
+    return format_html("<section><h2>Corrections</h2><ol>{}</ol></section>", items)
 
 
 def story_id(article: Article) -> str:
@@ -190,16 +219,27 @@ class LatestStoriesFeed(Feed):
         stories = list(
             stories.order_by("-published_at", "-pk")
             .defer("body", "search_vector", "source_digests")
+            .annotate(
+                corrected=Exists(Correction.objects.filter(article=OuterRef("pk")))
+            )
             .prefetch_related("tags")[:FEED_LENGTH]
+        )
+        # Few stories are ever corrected: fetch corrections only for those
+        # that have some, so that a feed without any costs no extra query.
+        prefetch_related_objects(
+            [story for story in stories if story.corrected],
+            Prefetch("corrections", to_attr="feed_corrections"),
         )
         for story in stories:
             story.feed_id = story_id(story)
+            if not story.corrected:
+                story.feed_corrections = []
         return stories
 
     def item_title(self, story):
         # Plain text, not escaped twice as Django's default does: Atom titles
         # are text, and feed readers show an RSS title as written.
-        return xml_safe(story.headline)
+        return xml_safe(story.search_headline)
 
     def item_description(self, story):
         return escape(summary_text(story))
@@ -213,8 +253,13 @@ class LatestStoriesFeed(Feed):
         return story.published_at
 
     def item_updateddate(self, story):
-        # A scheduled story that went live after its last edit changed then.
-        return latest(story.updated_at, story.published_at)
+        # A scheduled story that went live after its last edit changed then;
+        # a correction changes it too (and normally moves updated_at as well).
+        return latest(
+            story.updated_at,
+            story.published_at,
+            *(correction.created_at for correction in story.feed_corrections),
+        )
 
     def item_author_name(self, story):
         return xml_safe(story.byline) or None
@@ -224,7 +269,9 @@ class LatestStoriesFeed(Feed):
 
     def item_extra_kwargs(self, story):
         return {
-            "content": xml_safe(story.body_html),
+            "content": xml_safe(
+                story.body_html + corrections_html(story.feed_corrections)
+            ),
             "summary": summary_text(story),
         }
 

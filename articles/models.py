@@ -437,6 +437,10 @@ class Article(Publishable):
         return reverse("articles:detail", args=[self.slug])
 
     @property
+    def tagging_text(self) -> str:
+        return "\n\n".join([self.headline, self.dek, self.body])
+
+    @property
     def search_headline(self) -> str:
         """The headline for search engines and feeds."""
         return self.seo_headline or self.headline
@@ -521,6 +525,10 @@ class Headline(Publishable):
         ]
 
     def __str__(self):
+        return self.text
+
+    @property
+    def tagging_text(self) -> str:
         return self.text
 
     def save(self, *args, **kwargs):

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import reversion
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -390,7 +391,8 @@ def import_document(
     values = _article_values(document)
     report = ImportReport(path=document.path)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), reversion.create_revision():
+            reversion.set_comment(f"Imported from {document.name}")
             source, created = SourceDocument.objects.get_or_create(
                 name=document.name,
                 defaults={"sha256": document.sha256, "size": document.size},

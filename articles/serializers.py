@@ -1,9 +1,9 @@
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articles.models import Article, Headline, Status, Tag
+from articles.models import Article, Correction, Headline, Tag
 
 
 def absolute(serializer: serializers.Serializer, path: str) -> str:
@@ -88,6 +88,22 @@ class ArticleRefSerializer(serializers.ModelSerializer):
         return absolute(self, article.get_absolute_url())
 
 
+class CorrectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Correction
+        fields = ["text", "created_at"]
+        read_only_fields = fields
+
+
+class ArticleListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        # One query for the corrections of the whole page, not one per story;
+        # corrections the queryset already prefetched are not fetched again.
+        articles = list(data.all() if hasattr(data, "all") else data)
+        prefetch_related_objects(articles, "corrections")
+        return super().to_representation(articles)
+
+
 class ArticleSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="The story's page.")
     api_url = serializers.HyperlinkedIdentityField(
@@ -97,13 +113,22 @@ class ArticleSerializer(serializers.ModelSerializer):
     headlines = serializers.SerializerMethodField(
         help_text="Headlines that point to this story."
     )
+    corrections = CorrectionSerializer(
+        many=True,
+        read_only=True,
+        help_text="Public corrections to the story, oldest first.",
+    )
 
     class Meta:
         model = Article
+        list_serializer_class = ArticleListSerializer
         fields = [
             "id",
             "slug",
+            "version",
             "headline",
+            "seo_headline",
+            "social_headline",
             "dek",
             "byline",
             "body",
@@ -114,6 +139,7 @@ class ArticleSerializer(serializers.ModelSerializer):
             "updated_at",
             "tags",
             "headlines",
+            "corrections",
             "url",
             "api_url",
         ]
@@ -144,6 +170,7 @@ class HeadlineSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "slug",
+            "version",
             "text",
             "status",
             "published_at",
@@ -173,18 +200,19 @@ class TagSlugsField(serializers.SlugRelatedField):
 
 
 class PublishableWriteSerializer(serializers.ModelSerializer):
-    """Shared by the write serializers: slugs, tags, and publication times."""
+    """
+    Shared by the write serializers. ``status`` is a wish the viewset hands to
+    the workflow (articles/workflow.py), never written directly; ``version``,
+    when given, must be the item's current one (else 409).
+    """
 
     tags = TagSlugsField(many=True, required=False)
-
-    def validate(self, attrs):
-        status = attrs.get("status", getattr(self.instance, "status", None))
-        published_at = attrs.get(
-            "published_at", getattr(self.instance, "published_at", None)
-        )
-        if status == Status.PUBLISHED and published_at is None:
-            attrs["published_at"] = timezone.now()
-        return attrs
+    version = serializers.IntegerField(
+        required=False,
+        write_only=True,
+        help_text="The version your edit is based on; a newer one on the server "
+        "means someone else saved in between (409).",
+    )
 
 
 class ArticleWriteSerializer(PublishableWriteSerializer):
@@ -193,13 +221,17 @@ class ArticleWriteSerializer(PublishableWriteSerializer):
         fields = [
             "slug",
             "headline",
+            "seo_headline",
+            "social_headline",
             "dek",
             "byline",
             "body",
             "status",
             "featured",
             "published_at",
+            "embargo_until",
             "tags",
+            "version",
         ]
         extra_kwargs = {"slug": {"required": False}}
 
@@ -215,5 +247,14 @@ class HeadlineWriteSerializer(PublishableWriteSerializer):
 
     class Meta:
         model = Headline
-        fields = ["slug", "text", "status", "published_at", "tags", "article"]
+        fields = [
+            "slug",
+            "text",
+            "status",
+            "published_at",
+            "embargo_until",
+            "tags",
+            "article",
+            "version",
+        ]
         extra_kwargs = {"slug": {"required": False}}

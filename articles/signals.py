@@ -3,6 +3,7 @@ Bookkeeping that must happen however an item is changed: in the admin, the
 API, the seed import or a shell.
 """
 
+import reversion
 from django.db.models.signals import (
     m2m_changed,
     post_delete,
@@ -13,7 +14,7 @@ from django.db.models.signals import (
 from django.dispatch import receiver
 from django.utils import timezone
 
-from articles.models import Article, Headline, Tag, Withdrawal
+from articles.models import Article, Correction, Headline, Tag, Withdrawal
 
 KINDS = {Article: Withdrawal.Kind.ARTICLE, Headline: Withdrawal.Kind.HEADLINE}
 
@@ -92,3 +93,36 @@ def record_deletion(sender, instance, **kwargs):
             slug=instance.slug,
             reason=Withdrawal.Reason.DELETED,
         )
+
+
+@receiver(post_save, sender=Correction)
+@receiver(post_delete, sender=Correction)
+def touch_corrected_story(sender, instance, raw=False, **kwargs):
+    """
+    A correction changes its story: move the story's ``updated_at``.
+
+    The story page, its feed entries, the sitemaps and the API's change feed
+    all date the story from it, so readers and mirrors see the correction.
+    """
+    if raw:
+        return
+    Article.objects.filter(pk=instance.article_id).update(updated_at=timezone.now())
+
+
+@receiver(post_save, sender=Article)
+@receiver(post_save, sender=Headline)
+def keep_revision(sender, instance, raw=False, update_fields=None, **kwargs):
+    """
+    Keep a revision of every edit, wherever it comes from.
+
+    Requests (admin, API) and the seed import wrap their work in a revision
+    that closes after tags are set; a save anywhere else gets one of its own.
+    Saves of a few fields (the workflow's status changes) are not edits.
+    """
+    if raw or update_fields is not None:
+        return
+    if reversion.is_active():
+        reversion.add_to_revision(instance)
+    else:
+        with reversion.create_revision():
+            reversion.add_to_revision(instance)

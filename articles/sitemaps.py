@@ -112,7 +112,7 @@ class NewsSitemap(Sitemap):
             Article.objects.published()
             .filter(published_at__gte=since)
             .order_by("-published_at", "-pk")
-            .only("slug", "headline", "published_at")[:NEWS_LIMIT]
+            .only("slug", "headline", "seo_headline", "published_at")[:NEWS_LIMIT]
         )
 
 

@@ -144,3 +144,9 @@ class Tagger:
             first.setdefault(mention.tag.pk, mention)
         ranked = sorted(first, key=lambda pk: (-counts[pk], first[pk].start))
         return [first[pk].tag for pk in ranked]
+
+
+def suggest_tags(item, *, tagger: Tagger | None = None) -> list["Tag"]:
+    """Return the tags the tagger finds in a story's or headline's text."""
+    tagger = tagger or Tagger.from_database()
+    return tagger.tags(item.tagging_text)

@@ -7,7 +7,7 @@ from django.views import defaults
 from django.views.generic import DetailView, ListView, MonthArchiveView, TemplateView
 
 from articles.freshness import public
-from articles.models import Article, Headline, Tag, TagKind
+from articles.models import Article, Correction, Headline, Tag, TagKind, public_q
 from articles.search import clean_query, load_results, search
 
 FRONT_PAGE_FEATURED = 3
@@ -15,6 +15,8 @@ FRONT_PAGE_STORIES = 12
 FRONT_PAGE_HEADLINES = 10
 FRONT_PAGE_TOPICS = 12
 RELATED_STORIES = 4
+# What a list that only names and links its stories need not load.
+HEAVY_ARTICLE_FIELDS = ["body", "body_html", "search_vector", "source_digests"]
 
 
 def paginate(request, queryset, per_page, *, param="page"):
@@ -70,7 +72,8 @@ class ArticleDetailView(DetailView):
                 "headlines",
                 queryset=Headline.objects.published(),
                 to_attr="public_headlines",
-            )
+            ),
+            "corrections",
         )
 
     def get_context_data(self, **kwargs):
@@ -128,6 +131,21 @@ class TagDetailView(DetailView):
             headlines_page=headlines,
             headlines=headlines.object_list,
             **kwargs,
+        )
+
+
+@method_decorator(public(), name="dispatch")
+class CorrectionListView(ListView):
+    """Every correction to a public story, newest first."""
+
+    paginate_by = 20
+
+    def get_queryset(self):
+        return (
+            Correction.objects.filter(public_q("article__"))
+            .select_related("article")
+            .defer(*(f"article__{name}" for name in HEAVY_ARTICLE_FIELDS))
+            .order_by("-created_at", "-pk")
         )
 
 

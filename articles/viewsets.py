@@ -19,7 +19,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -41,6 +41,13 @@ from articles.serializers import (
     HeadlineSerializer,
     HeadlineWriteSerializer,
     TagSerializer,
+)
+from articles.workflow import (
+    TransitionNotAllowed,
+    can_edit,
+    can_publish,
+    move_to,
+    perform,
 )
 
 CHANGES_LIMIT = 100
@@ -78,6 +85,9 @@ WRITE_ERRORS = {
     **ERRORS,
     401: OpenApiResponse(ErrorSerializer, description="No or a bad token."),
     403: OpenApiResponse(ErrorSerializer, description="Not allowed to edit."),
+    409: OpenApiResponse(
+        ErrorSerializer, description="Someone else saved it since your version."
+    ),
 }
 
 
@@ -222,20 +232,74 @@ class PublishableViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            item = serializer.save()
+        item = self._save(serializer, created_by=request.user)
         location = reverse(f"api:{self.basename}-detail", args=[item.slug])
         return self._respond_with(item, status.HTTP_201_CREATED, {"Location": location})
 
     def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
+        item = self.get_object()
+        if not can_edit(request.user, item):
+            raise PermissionDenied(
+                "Reporters change only their own drafts; this one is not yours "
+                "to change (or no longer a draft)."
+            )
         serializer = self.get_serializer(
-            self.get_object(), data=request.data, partial=partial
+            item, data=request.data, partial=kwargs.pop("partial", False)
         )
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            item = serializer.save()
+        item = self._save(serializer)
         return self._respond_with(item, status.HTTP_200_OK)
+
+    def _save(self, serializer, **extra):
+        """Save what was sent; a change of status goes through the workflow."""
+        user = self.request.user
+        data = serializer.validated_data
+        wanted = data.pop("status", None)
+        based_on = data.pop("version", None) or self._if_match()
+        editorial = {"published_at", "embargo_until", "featured"} & set(data)
+        if editorial and not can_publish(user, self.model):
+            raise PermissionDenied(
+                f"Only an editor may set {', '.join(sorted(editorial))}."
+            )
+        with transaction.atomic():
+            current = serializer.instance
+            if current is not None:
+                locked = self.model.objects.select_for_update().get(pk=current.pk)
+                if based_on is not None and based_on != locked.version:
+                    raise Conflict(locked, based_on)
+            item = serializer.save(**extra)
+            if wanted and wanted != item.status:
+                move = move_to(item, wanted)
+                if move is None:
+                    raise ValidationError(
+                        {
+                            "status": [
+                                f"No step of the workflow goes from "
+                                f"{item.get_status_display().lower()} to {wanted}."
+                            ]
+                        }
+                    )
+                try:
+                    perform(item, move.name, user=user)
+                except TransitionNotAllowed as error:
+                    raise PermissionDenied(str(error)) from error
+        return item
+
+    def _if_match(self) -> int | None:
+        header = self.request.headers.get("If-Match", "").strip().strip('"')
+        return int(header) if header.isascii() and header.isdigit() else None
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, item, based_on: int):
+        super().__init__(
+            f"Someone else saved this since version {based_on}; it is now at "
+            f"version {item.version}. Fetch it again and apply your change to "
+            "that version: nothing was saved."
+        )
 
 
 LIST_PARAMETERS = [

@@ -39,6 +39,7 @@ class Move:
     sources: frozenset[str]
     target: str
     needs_publish_permission: bool
+    done: str  # what the editor is told afterwards
 
 
 MOVES = {
@@ -50,6 +51,7 @@ MOVES = {
             frozenset({Status.DRAFT}),
             Status.REVIEW,
             False,
+            "Submitted for review",
         ),
         Move(
             "return",
@@ -57,6 +59,7 @@ MOVES = {
             frozenset({Status.REVIEW}),
             Status.DRAFT,
             True,
+            "Sent back to draft",
         ),
         Move(
             "publish",
@@ -64,6 +67,7 @@ MOVES = {
             frozenset({Status.DRAFT, Status.REVIEW, Status.UNPUBLISHED}),
             Status.PUBLISHED,
             True,
+            "Published",
         ),
         Move(
             "unpublish",
@@ -71,6 +75,7 @@ MOVES = {
             frozenset({Status.PUBLISHED}),
             Status.UNPUBLISHED,
             True,
+            "Unpublished",
         ),
         Move(
             "reopen",
@@ -78,6 +83,7 @@ MOVES = {
             frozenset({Status.UNPUBLISHED}),
             Status.DRAFT,
             True,
+            "Reopened as draft",
         ),
     ]
 }
@@ -105,6 +111,18 @@ def can_edit(user, item: Item) -> bool:
     if can_publish(user, item):
         return True
     return item.created_by_id == user.pk and item.status == Status.DRAFT
+
+
+def move_to(item: Item, target: str) -> Move | None:
+    """Return the move that takes ``item`` from its status to ``target``."""
+    return next(
+        (
+            move
+            for move in MOVES.values()
+            if item.status in move.sources and move.target == target
+        ),
+        None,
+    )
 
 
 def allowed_moves(item: Item, user) -> list[Move]:
@@ -181,3 +199,18 @@ def history(item: Item):
     return Transition.objects.filter(
         content_type=ContentType.objects.get_for_model(item), object_id=item.pk
     ).select_related("user")
+
+
+def develop(headline: Headline, *, user) -> Article:
+    """Start a story draft from a headline, and point the headline to it."""
+    with transaction.atomic():
+        article = Article.objects.create(
+            headline=headline.text[: Article._meta.get_field("headline").max_length],
+            body="",
+            status=Status.DRAFT,
+            created_by=user if user and user.is_authenticated else None,
+        )
+        article.tags.set(headline.tags.all())
+        headline.article = article
+        headline.save()
+    return article

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
+from articles import previews
 from articles.freshness import public
 from articles.sitemaps import (
     NewsSitemap,
@@ -42,6 +43,7 @@ urlpatterns = [
         {"sitemaps": sitemaps, "template_name": "sitemaps/sitemap.xml"},
         name="sitemap-section",
     ),
+    path("preview/<str:token>/", previews.preview, name="preview"),
     path("", include("articles.urls")),
 ]
 

@@ -477,6 +477,10 @@ def test_adding_an_article_ignores_a_posted_creation_time(admin_client):
             "headlines-INITIAL_FORMS": "0",
             "headlines-MIN_NUM_FORMS": "0",
             "headlines-MAX_NUM_FORMS": "0",
+            "corrections-TOTAL_FORMS": "0",
+            "corrections-INITIAL_FORMS": "0",
+            "corrections-MIN_NUM_FORMS": "0",
+            "corrections-MAX_NUM_FORMS": "0",
         },
     )
 

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 
 from articles.models import Article, Headline, Status, Withdrawal
 
-ARTICLE_PERMISSIONS = ("add_article", "change_article")
-HEADLINE_PERMISSIONS = ("add_headline", "change_headline")
+ARTICLE_PERMISSIONS = ("add_article", "change_article", "publish_article")
+HEADLINE_PERMISSIONS = ("add_headline", "change_headline", "publish_headline")
 
 
 @pytest.fixture(autouse=True)

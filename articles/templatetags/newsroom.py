@@ -6,6 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from articles.freshness import latest
 from articles.rendering import xml_safe
 
 register = template.Library()
@@ -49,15 +50,22 @@ def article_json_ld(context, article) -> str:
     request = context["request"]
     url = request.build_absolute_uri(article.get_absolute_url())
     publisher = {"@type": "Organization", "name": settings.NEWSROOM_SITE_NAME}
+    corrections = list(article.corrections.all())
+    modified = latest(
+        article.updated_at,
+        article.published_at,
+        *(correction.created_at for correction in corrections),
+    )
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
         "url": url,
-        "headline": article.headline[:110],
+        # Google shows at most 110 characters of it.
+        "headline": article.search_headline[:110],
         "description": article.dek,
         "datePublished": article.published_at.isoformat(),
-        "dateModified": max(article.updated_at, article.published_at).isoformat(),
+        "dateModified": modified.isoformat(),
         "author": (
             {"@type": "Person", "name": article.byline} if article.byline else publisher
         ),
@@ -65,6 +73,16 @@ def article_json_ld(context, article) -> str:
         "keywords": [tag.name for tag in article.tags.all()],
         "isAccessibleForFree": True,
     }
+    if corrections:
+        data["correction"] = [
+            {
+                "@type": "CorrectionComment",
+                "text": correction.text,
+                "datePublished": correction.created_at.isoformat(),
+                "url": f"{url}#correction-{correction.pk}",
+            }
+            for correction in corrections
+        ]
     return json_ld(data)
 
 
