@@ -1,4 +1,3 @@
-from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -95,15 +94,6 @@ class CorrectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ArticleListSerializer(serializers.ListSerializer):
-    def to_representation(self, data):
-        # One query for the corrections of the whole page, not one per story;
-        # corrections the queryset already prefetched are not fetched again.
-        articles = list(data.all() if hasattr(data, "all") else data)
-        prefetch_related_objects(articles, "corrections")
-        return super().to_representation(articles)
-
-
 class ArticleSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="The story's page.")
     api_url = serializers.HyperlinkedIdentityField(
@@ -121,7 +111,6 @@ class ArticleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Article
-        list_serializer_class = ArticleListSerializer
         fields = [
             "id",
             "slug",

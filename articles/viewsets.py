@@ -356,6 +356,7 @@ class ArticleViewSet(PublishableViewSet):
         return self.base_queryset().prefetch_related(
             "tags",
             Prefetch("headlines", queryset=headlines, to_attr="visible_headlines"),
+            "corrections",
         )
 
 
