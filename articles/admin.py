@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from articles.models import (
     Tag,
     Transition,
 )
+from articles.previews import preview_url
 from articles.revisions import changes_since, compare
 from articles.tagging import Tagger, normalize_forms, suggest_tags
 from articles.workflow import (
@@ -467,6 +469,7 @@ class ArticleAdmin(PublishableAdmin):
                     "needs_review",
                     "tags",
                     "suggested_tags",
+                    "preview_link",
                 ]
             },
         ),
@@ -478,6 +481,26 @@ class ArticleAdmin(PublishableAdmin):
             },
         ),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "preview_link"]
+
+    @admin.display(description="preview")
+    def preview_link(self, article):
+        if article.pk is None:
+            return "Save first."
+        if article.is_public:
+            return format_html(
+                '<a href="{}">Public page</a>', article.get_absolute_url()
+            )
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">Secret preview link</a> '
+            '<span class="help">(shows it as readers will see it; share it only '
+            "with people who may read it before publication; it expires in {} hours, "
+            "and search engines do not index it)</span>",
+            preview_url(article),
+            settings.NEWSROOM_PREVIEW_MAX_AGE // 3600,
+        )
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Correction:

@@ -30,7 +30,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from articles.models import Article
-from articles.views import ArticleDetailView
+from articles.views import ArticleDetailView, story_queryset
 
 SALT = "articles.previews"
 DEFAULT_MAX_AGE = 48 * 60 * 60
@@ -63,8 +63,7 @@ def article_for(token: str) -> Article:
         # Any story, with whatever the public page prefetches (tags, public
         # headlines, corrections, and whatever it comes to need), so that
         # both pages are built from the same data.
-        public = ArticleDetailView().get_queryset()
-        stories = Article.objects.prefetch_related(*public._prefetch_related_lookups)
+        stories = story_queryset(Article.objects.all())
         return stories.get(pk=pk)
     except (signing.BadSignature, ValueError, Article.DoesNotExist) as error:
         # BadSignature includes SignatureExpired: say nothing of which it was.

@@ -64,17 +64,23 @@ class FrontPageView(TemplateView):
         )
 
 
+def story_queryset(queryset):
+    """Add what a story page shows to ``queryset`` (public stories, or any)."""
+    return queryset.prefetch_related(
+        "tags",
+        Prefetch(
+            "headlines",
+            queryset=Headline.objects.published(),
+            to_attr="public_headlines",
+        ),
+        "corrections",
+    )
+
+
 @method_decorator(public(), name="dispatch")
 class ArticleDetailView(DetailView):
     def get_queryset(self):
-        return public_articles().prefetch_related(
-            Prefetch(
-                "headlines",
-                queryset=Headline.objects.published(),
-                to_attr="public_headlines",
-            ),
-            "corrections",
-        )
+        return story_queryset(Article.objects.published())
 
     def get_context_data(self, **kwargs):
         tags = list(self.object.tags.all())

@@ -279,6 +279,8 @@ NEWSROOM_SITE_DOMAIN = os.environ.get("NEWSROOM_SITE_DOMAIN") or next(
 # How long (seconds) shared caches and browsers may keep public pages and
 # feeds before revalidating; also bounds how late a scheduled story can show.
 NEWSROOM_CACHE_MAX_AGE = int(os.environ.get("NEWSROOM_CACHE_MAX_AGE", "60"))
+# How long (seconds) a secret preview link to an unpublished story works.
+NEWSROOM_PREVIEW_MAX_AGE = int(os.environ.get("NEWSROOM_PREVIEW_MAX_AGE", 48 * 60 * 60))
 # The largest seed document the importer reads; anything bigger is refused
 # before it is read into memory.
 NEWSROOM_SEED_MAX_BYTES = int(os.environ.get("NEWSROOM_SEED_MAX_BYTES", 1024 * 1024))
