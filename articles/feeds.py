@@ -9,7 +9,7 @@ edited headline or slug never makes a reader show the story again as new.
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from html import unescape
 
 from django.conf import settings
@@ -78,16 +78,6 @@ def story_id(article: Article) -> str:
     created = article.created_at.astimezone(UTC)
     domain = settings.NEWSROOM_SITE_DOMAIN
     return f"tag:{domain},{created:%Y-%m-%d}:articles/{article.pk}"
-
-
-def feed_last_changed(request, slug: str | None = None) -> datetime | None:
-    """
-    Return when any feed may have changed: the site's last change.
-
-    A topic's own stories are not enough: a story that lost the topic, a
-    renamed tag or a deleted story changes the feed too.
-    """
-    return site_last_changed(request)
 
 
 class LastChangedMixin:
@@ -170,7 +160,9 @@ class Scope:
     tag: Tag | None = None
 
 
-@method_decorator(public(last_changed=feed_last_changed), name="__call__")
+# The site's last change dates every feed: a topic's own stories are not
+# enough (a story that lost the topic, a renamed tag, a deleted story).
+@method_decorator(public(), name="__call__")
 class LatestStoriesFeed(Feed):
     """The latest public stories of the site, or of the topic in the URL."""
 

@@ -7,12 +7,14 @@ keep it, and carries Last-Modified so that a client can revalidate with a
 browsers send back first and which is always exact.
 """
 
+import math
 from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
-from django.utils.cache import patch_cache_control
-from django.views.decorators.http import last_modified
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
 
 from articles.models import Article, Headline, Tag, Withdrawal
 
@@ -21,35 +23,60 @@ def latest(*times: datetime | None) -> datetime | None:
     return max(filter(None, times), default=None)
 
 
-def site_last_changed(request, *args, **kwargs) -> datetime | None:
-    """Return when any public page of the site last changed."""
+def site_freshness() -> tuple[datetime | None, datetime | None]:
+    """Return when the site last changed and when it next changes on its own."""
     # Withdrawals count too: a deleted story leaves no other trace.
-    return Article.objects.all().last_changed(
+    return Article.objects.all().freshness(
         Headline.objects.all(), Tag.objects.all(), Withdrawal.objects.all()
     )
 
 
-def cache_publicly(response):
+def site_last_changed(request, *args, **kwargs) -> datetime | None:
+    """Return when any public page of the site last changed."""
+    return site_freshness()[0]
+
+
+def max_age(upcoming: datetime | None) -> int:
+    """
+    Return how long a cache may keep a public response: the usual while, but
+    never past the moment a scheduled story goes public.
+    """
+    seconds = settings.NEWSROOM_CACHE_MAX_AGE
+    if upcoming is not None:
+        until = math.ceil((upcoming - timezone.now()).total_seconds())
+        seconds = max(0, min(seconds, until))
+    return seconds
+
+
+def cache_publicly(response, *, upcoming: datetime | None = None):
     """Let shared caches keep a public response for a short while."""
     if response.status_code in (200, 304):
-        patch_cache_control(
-            response, public=True, max_age=settings.NEWSROOM_CACHE_MAX_AGE
-        )
+        patch_cache_control(response, public=True, max_age=max_age(upcoming))
     return response
 
 
-def public(last_changed=site_last_changed):
+def public(last_changed=None):
     """
-    Decorate a public view: shared caching for a short while, and a 304 to a
-    client whose copy is as new as ``last_changed(request, ...)``.
+    Decorate a public view: shared caching for a short while (never past the
+    next scheduled publication), and a 304 to a client whose copy is as new as
+    the site's last change (or ``last_changed(request, ...)``, when given).
     """
 
     def decorator(view):
-        conditional = last_modified(last_changed)(view)
-
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            return cache_publicly(conditional(request, *args, **kwargs))
+            changed, upcoming = site_freshness()
+            if last_changed is not None:
+                changed = last_changed(request, *args, **kwargs)
+            timestamp = int(changed.timestamp()) if changed else None
+            response = None
+            if timestamp is not None and request.method in ("GET", "HEAD"):
+                response = get_conditional_response(request, last_modified=timestamp)
+            if response is None:
+                response = view(request, *args, **kwargs)
+                if timestamp is not None and not response.has_header("Last-Modified"):
+                    response.headers["Last-Modified"] = http_date(timestamp)
+            return cache_publicly(response, upcoming=upcoming)
 
         return wrapper
 

@@ -64,15 +64,33 @@ class ChangeTimesQuerySet(models.QuerySet):
         Return the latest change among these rows and those of ``others``
         (querysets of other models, say), all in one query.
         """
+        return self.freshness(*others)[0]
+
+    def freshness(
+        self, *others: "ChangeTimesQuerySet"
+    ) -> tuple[datetime | None, datetime | None]:
+        """
+        Return when these rows (and ``others``) last changed, and when the
+        next scheduled one goes public (so a cache knows when to let go).
+        """
         query = self.change_times()
         if others:
             query = query.union(*(other.change_times() for other in others), all=True)
-        return max(
-            (time for row in query for time in row.values() if time), default=None
+        rows = list(query)
+        last = max(
+            (row[key] for row in rows for key in ("edited", "went_live") if row[key]),
+            default=None,
         )
+        upcoming = min(
+            (row["upcoming"] for row in rows if row["upcoming"]), default=None
+        )
+        return last, upcoming
 
     def went_live(self) -> models.Aggregate:
         return models.Max(self.edited_field)
+
+    def upcoming(self) -> models.Expression:
+        return models.Value(None, output_field=models.DateTimeField())
 
     def change_times(self) -> models.QuerySet:
         # Grouping on a constant gives a one-row aggregate that, unlike
@@ -81,8 +99,12 @@ class ChangeTimesQuerySet(models.QuerySet):
             self.order_by()
             .annotate(one=models.Value(1, output_field=models.IntegerField()))
             .values("one")
-            .annotate(edited=models.Max(self.edited_field), went_live=self.went_live())
-            .values("edited", "went_live")
+            .annotate(
+                edited=models.Max(self.edited_field),
+                went_live=self.went_live(),
+                upcoming=self.upcoming(),
+            )
+            .values("edited", "went_live", "upcoming")
         )
 
 
@@ -95,6 +117,14 @@ class PublishableQuerySet(ChangeTimesQuerySet):
         # What readers see also changes when a scheduled item's time comes,
         # which edits nothing.
         return models.Max("published_at", filter=public_q())
+
+    def upcoming(self) -> models.Aggregate:
+        # The next scheduled item to go public (a published item's time is
+        # never before its embargo, so this covers embargoes too).
+        return models.Min(
+            "published_at",
+            filter=Q(status=Status.PUBLISHED, published_at__gt=timezone.now()),
+        )
 
 
 class Publishable(models.Model):

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Prefetch
@@ -31,7 +30,7 @@ from articles.filters import (
     StrictOrderingFilter,
     TagFilter,
 )
-from articles.freshness import site_last_changed
+from articles.freshness import max_age, site_freshness
 from articles.models import Article, Headline, Tag
 from articles.pagination import SlugCursorPagination
 from articles.permissions import is_editor
@@ -157,7 +156,7 @@ class ConditionalGetMixin:
     def _conditional(self, request, respond):
         # The site's last change, in one query: an item's representation also
         # shows its tags, linked items and counts, which change on their own.
-        changed = site_last_changed(request)
+        changed, self.upcoming = site_freshness()
         timestamp = int(changed.timestamp()) if changed else None
         response = None
         if timestamp is not None:
@@ -177,7 +176,9 @@ class ConditionalGetMixin:
                 patch_cache_control(response, private=True, no_cache=True)
             else:
                 patch_cache_control(
-                    response, public=True, max_age=settings.NEWSROOM_CACHE_MAX_AGE
+                    response,
+                    public=True,
+                    max_age=max_age(getattr(self, "upcoming", None)),
                 )
         return response
 

@@ -553,3 +553,30 @@ def test_topic_page_pages_through_all_its_headlines(client, make_headline, make_
     assert 'href="?headlines_page=2"' in first
     second = page(client, tag.get_absolute_url(), headlines_page=2)
     assert second.count("Wire ") == 5
+
+
+def test_a_cached_page_never_outlives_the_next_scheduled_story(
+    client, make_article, settings
+):
+    settings.NEWSROOM_CACHE_MAX_AGE = 600
+    make_article(headline="Out now")
+    make_article(
+        headline="Goes out soon", published_at=timezone.now() + timedelta(seconds=90)
+    )
+    for url in [
+        reverse("articles:front"),
+        reverse("articles:feed-rss"),
+        reverse("api:article-list"),
+    ]:
+        response = client.get(url)
+        max_age = int(response["Cache-Control"].split("max-age=")[1].split(",")[0])
+        assert 0 < max_age <= 90, url
+
+
+def test_without_a_schedule_pages_are_cached_for_the_usual_while(
+    client, make_article, settings
+):
+    settings.NEWSROOM_CACHE_MAX_AGE = 600
+    make_article(headline="Out now")
+    response = client.get(reverse("articles:front"))
+    assert "max-age=600" in response["Cache-Control"]
