@@ -79,13 +79,14 @@ class TopicSitemap(Sitemap):
 
 
 class PageSitemap(Sitemap):
-    """The pages with fixed addresses: front page, headlines, topics index."""
+    """The pages with fixed addresses: front page, headlines, topics, corrections."""
 
     # URL name: (priority, changefreq).
     pages = {
         "articles:front": (1.0, "hourly"),
         "articles:headlines": (0.6, "hourly"),
         "articles:tags": (0.4, "daily"),
+        "articles:corrections": (0.3, "daily"),
     }
 
     def items(self):

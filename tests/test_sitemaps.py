@@ -92,9 +92,15 @@ def test_sitemap_lists_every_public_story_topic_and_page(
     assert absolute(trade) in entries
     assert absolute(wire) in entries  # in use through a public headline
     assert absolute(unused) not in entries
-    for name in ["articles:front", "articles:headlines", "articles:tags"]:
+    pages = [
+        "articles:front",
+        "articles:headlines",
+        "articles:tags",
+        "articles:corrections",
+    ]
+    for name in pages:
         assert HOST + reverse(name) in entries
-    assert len(entries) == 3 + 2 + 3
+    assert len(entries) == 3 + 2 + len(pages)
 
 
 def test_sitemap_index_says_when_each_section_last_changed(client, make_article):
