@@ -23,7 +23,7 @@ from articles.models import (
     Transition,
 )
 from articles.previews import preview_url
-from articles.revisions import changes_since, compare
+from articles.revisions import WORKFLOW_FIELDS, changes_since, compare, register
 from articles.tagging import Tagger, normalize_forms, suggest_tags
 from articles.workflow import (
     MOVES,
@@ -34,7 +34,11 @@ from articles.workflow import (
     develop,
     history,
     perform,
+    refuse,
 )
+
+# Before any VersionAdmin registers the models with all their fields.
+register()
 
 
 class FormsField(forms.CharField):
@@ -96,6 +100,7 @@ class PublishableForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     loaded_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
     check_version = True
+    user = None  # set by the admin: whose move "_move" would be
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,6 +110,22 @@ class PublishableForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        move = self.data.get("_move")
+        if move:
+            # Refuse the whole save, not just the move, when the move is not
+            # the user's to make: nothing half-done.
+            item = self.instance
+            if item.pk is not None:
+                item = type(item).objects.select_for_update().get(pk=item.pk)
+            elif item.created_by_id is None and self.user is not None:
+                item.created_by = self.user
+            refusal = (
+                refuse(item, MOVES[move], self.user)
+                if move in MOVES
+                else f"There is no “{move}” step in the workflow."
+            )
+            if refusal:
+                raise forms.ValidationError(refusal)
         if self.instance.pk is None:
             return cleaned
         # The admin saves inside a transaction: lock the row until then.
@@ -126,6 +147,10 @@ class PublishableForm(forms.ModelForm):
                 + (f" What they changed: {what}." if what else "")
             )
         published_at = cleaned.get("published_at", self.instance.published_at)
+        if self.instance.status == Status.PUBLISHED and published_at is None:
+            raise forms.ValidationError(
+                {"published_at": "This is published: it needs a publication time."}
+            )
         embargo = cleaned.get("embargo_until", self.instance.embargo_until)
         if (
             self.instance.status == Status.PUBLISHED
@@ -200,6 +225,9 @@ class PublishableAdmin(VersionAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if not can_publish(request.user, self.model):
             fields += ["published_at", "embargo_until", "featured"]
+        elif getattr(request, "restoring_revision", None):
+            # A restore brings back text, never a schedule.
+            fields += ["published_at", "embargo_until"]
         return fields
 
     def save_model(self, request, obj, form, change):
@@ -219,6 +247,31 @@ class PublishableAdmin(VersionAdmin):
                     f"{MOVES[move].done}: now {self.status_label(obj).lower()}.",
                     messages.SUCCESS,
                 )
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        # Restoring starts from an old revision on purpose: no version check.
+        # Revisions hold no workflow fields; the item keeps its current ones.
+        item = self.get_object(request, unquote(object_id))
+        if item is not None:
+            request.restoring_revision = {
+                name: getattr(item, name) for name in WORKFLOW_FIELDS
+            }
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        item = super().get_object(request, object_id, from_field)
+        kept = getattr(request, "restoring_revision", None)
+        if item is not None and kept:
+            for name, value in kept.items():
+                setattr(item, name, value)
+        return item
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        extra = {"user": request.user}
+        if getattr(request, "restoring_revision", None):
+            extra["check_version"] = False
+        return type(form.__name__, (form,), extra)
 
     def render_change_form(
         self, request, context, add=False, change=False, form_url="", obj=None

@@ -33,20 +33,11 @@ TEXT_FIELDS = {
     "headline": ["text", "slug", "article", "tags"],
 }
 # Not kept in revisions: the workflow's fields (restoring an old revision must
-# never publish or withdraw anything: only the workflow does that), the
-# version counter (restoring must not move it back) and derived fields.
-EXCLUDED = [
-    "status",
-    "published_at",
-    "embargo_until",
-    "version",
-    "created_by",
-    "created_at",
-    "updated_at",
-    "search_vector",
-    "source_digests",
-    "body_html",
-]
+# never publish or withdraw anything: only the workflow does that, and the
+# admin's restore puts the current values back) and the version counter
+# (restoring must not move it back).
+WORKFLOW_FIELDS = ["status", "published_at", "embargo_until", "version"]
+EXCLUDED = [*WORKFLOW_FIELDS, "search_vector"]
 
 
 def register() -> None:

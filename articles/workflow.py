@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from articles.models import Article, Headline, Status, Transition
@@ -127,10 +128,11 @@ def move_to(item: Item, target: str) -> Move | None:
 
 def allowed_moves(item: Item, user) -> list[Move]:
     """Return the moves ``user`` may make on ``item`` now."""
-    return [move for move in MOVES.values() if _refusal(item, move, user) is None]
+    return [move for move in MOVES.values() if refuse(item, move, user) is None]
 
 
-def _refusal(item: Item, move: Move, user) -> str | None:
+def refuse(item: Item, move: Move, user) -> str | None:
+    """Say why ``user`` may not make ``move`` on ``item``, or None if they may."""
     if item.status not in move.sources:
         sources = ", ".join(Status(source).label.lower() for source in move.sources)
         return (
@@ -163,7 +165,7 @@ def perform(
     move = MOVES.get(name)
     if move is None:
         raise TransitionNotAllowed(f"There is no “{name}” step in the workflow.")
-    refusal = _refusal(item, move, user)
+    refusal = refuse(item, move, user)
     if refusal:
         raise TransitionNotAllowed(refusal)
     from_status = item.status
@@ -173,6 +175,10 @@ def perform(
         else:
             item.status = move.target
             item.save(update_fields=["status", "updated_at"])
+        # A move changes the item under anyone editing it: their form, based
+        # on the old version, must not save over the new status.
+        type(item).objects.filter(pk=item.pk).update(version=F("version") + 1)
+        item.version += 1
         return Transition.objects.create(
             content_type=ContentType.objects.get_for_model(item),
             object_id=item.pk,

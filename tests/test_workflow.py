@@ -21,10 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from reversion.models import Version
 
 from articles.models import Article, Correction, Headline, Status, Tag, Transition
 from articles.roles import CHIEF_EDITOR, EDITOR, REPORTER
 from articles.tagging import suggest_tags
+from articles.workflow import perform
 
 PASSWORD = "a-long-newsroom-passphrase-42"
 
@@ -136,8 +138,11 @@ class FormReader(HTMLParser):
             self._select = None
 
 
-def form_data(response) -> dict[str, list[str]]:
-    """Return the fields of the page's change form, with the hidden version."""
+def form_data(response, *, hidden=("version",)) -> dict[str, list[str]]:
+    """
+    Return the fields of the page's change form, as a browser posts them,
+    plus the form's ``hidden`` fields where the page leaves them out.
+    """
     assert response.status_code == 200, response.status_code
     reader = FormReader()
     reader.feed(response.content.decode())
@@ -145,8 +150,9 @@ def form_data(response) -> dict[str, list[str]]:
     for name, value in reader.fields:
         data.setdefault(name, []).append(value)
     form = response.context["adminform"].form
-    if "version" in form.fields and form["version"].value() is not None:
-        data.setdefault("version", [str(form["version"].value())])
+    for name in hidden:
+        if name in form.fields and form[name].value() is not None:
+            data.setdefault(name, [str(form[name].value())])
     return data
 
 
@@ -187,22 +193,30 @@ def admin_action(client, model, action, items):
 
 
 def shown_messages(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
+    """What the admin tells the user: its messages, and the form's own errors."""
+    shown = [str(message) for message in response.context["messages"]]
+    adminform = response.context.get("adminform")
+    if adminform is not None:
+        shown += [str(error) for error in adminform.form.non_field_errors()]
+    return shown
 
 
 def action_names(client, model) -> set[str]:
     response = client.get(changelist_url(model))
-    return {name for name, _ in response.context["action_form"].fields["action"].choices}
+    return {
+        name for name, _ in response.context["action_form"].fields["action"].choices
+    }
 
 
 # The write API.
 
 
-def api_url(item_or_model, slug=None) -> str:
+def api_url(item_or_model) -> str:
+    """The API's list for a model, or its detail for an item."""
     name = item_or_model._meta.model_name
-    if slug is None and isinstance(item_or_model, type):
+    if isinstance(item_or_model, type):
         return reverse(f"api:{name}-list")
-    return reverse(f"api:{name}-detail", args=[slug or item_or_model.slug])
+    return reverse(f"api:{name}-detail", args=[item_or_model.slug])
 
 
 def api_patch(user, item, **data):
@@ -511,7 +525,9 @@ def test_reporter_cannot_set_publication_fields_through_the_api(
     )
     changed = api_patch(reporter, story, **{field: value})
 
-    assert f"Only an editor may set {field}" in assert_api_error(created, 403)["message"]
+    assert (
+        f"Only an editor may set {field}" in assert_api_error(created, 403)["message"]
+    )
     assert_api_error(changed, 403)
     assert not Article.objects.filter(headline="Mine").exists()
     story.refresh_from_db()
@@ -580,23 +596,48 @@ def test_reporter_is_offered_no_publishing_actions(reporter):
     )
 
 
-@pytest.mark.parametrize("route", ["admin button", "admin action", "api status"])
+def restore(client, item, version):
+    """Restore an old revision in the admin: open it, then save it."""
+    url = reverse(
+        f"admin:articles_{item._meta.model_name}_revision", args=[item.pk, version.pk]
+    )
+    page = client.get(url)
+    if page.status_code != 200:
+        return page
+    return client.post(url, form_data(page), follow=True)
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "admin button",
+        "admin action",
+        "api status",
+        pytest.param(
+            "restore revision",
+        ),
+    ],
+)
 def test_reporter_cannot_unpublish_own_published_story_by_any_route(
-    route, reporter, make_article
+    route, reporter, editor, draft_by
 ):
-    story = make_article(created_by=reporter)
+    story = draft_by(reporter)  # its first revision: a draft, theirs
+    perform(story, "publish", user=editor)
     if route == "admin button":
         response = admin_save(admin_for(reporter), story, move="unpublish")
         assert response.status_code == 403
     elif route == "admin action":
         admin_action(admin_for(reporter), Article, "unpublish_selected", [story])
-    else:
+    elif route == "api status":
         assert_api_error(api_patch(reporter, story, status=Status.UNPUBLISHED), 403)
+    else:
+        draft_revision = Version.objects.get_for_object(story).get()
+        restore(admin_for(reporter), story, draft_revision)
 
     story.refresh_from_db()
     assert story.status == Status.PUBLISHED
     assert is_public(story)
-    assert steps(story) == []
+    assert steps(story) == [("publish", Status.DRAFT, Status.PUBLISHED)]
 
 
 def test_reporter_cannot_return_or_reopen(reporter, make_article):
@@ -622,7 +663,9 @@ def editor_moves(route, editor, item, move, **admin_changes):
         assert response.status_code == 200
         return response
     if route == "admin action":
-        response = admin_action(admin_for(editor), type(item), f"{move}_selected", [item])
+        response = admin_action(
+            admin_for(editor), type(item), f"{move}_selected", [item]
+        )
         assert response.status_code == 200
         return response
     if route == "api":
@@ -806,9 +849,7 @@ def test_editor_sees_the_moves_the_story_allows_as_buttons(editor, make_article)
 # Every move recorded; a move not allowed is explained and changes nothing.
 
 
-def test_every_move_is_recorded_with_who_from_to_and_when(
-    editor, reporter, draft_by
-):
+def test_every_move_is_recorded_with_who_from_to_and_when(editor, reporter, draft_by):
     story = draft_by(reporter)
     started = timezone.now()
 
@@ -834,9 +875,7 @@ def test_every_move_is_recorded_with_who_from_to_and_when(
     assert record[3].published_at is not None
 
 
-def test_a_move_the_status_does_not_allow_is_refused_in_the_admin(
-    editor, make_article
-):
+def test_a_move_the_status_does_not_allow_is_refused_in_the_admin(editor, make_article):
     story = make_article(status=Status.DRAFT)
 
     response = admin_save(admin_for(editor), story, move="reopen")
@@ -849,6 +888,48 @@ def test_a_move_the_status_does_not_allow_is_refused_in_the_admin(
         "only from: unpublished."
     ) in shown_messages(response)
     assert not any(m.startswith("Reopened") for m in shown_messages(response))
+
+
+def test_a_refused_move_in_the_change_form_saves_nothing(
+    editor, make_user, make_article
+):
+    story = make_article(
+        status=Status.UNPUBLISHED,
+        published_at=(timezone.now() - timedelta(hours=1)).replace(microsecond=0),
+        body="Withdrawn text.",
+    )
+    client = admin_for(editor)
+    data = form_data(client.get(change_url(story)))
+    perform(story, "publish", user=make_user("frank", EDITOR))  # meanwhile
+
+    data.update(body=["Rough notes, not for readers."], _move=["reopen"])
+    response = client.post(change_url(story), data, follow=True)
+
+    messages = shown_messages(response)
+    assert any("“Reopen as draft” is not possible" in m for m in messages)
+    story.refresh_from_db()
+    assert story.status == Status.PUBLISHED
+    assert story.body == "Withdrawn text."
+    assert not any("changed successfully" in m for m in messages)
+
+
+def test_saving_a_form_opened_before_the_story_was_published_is_handled(
+    editor, make_user, make_article
+):
+    story = make_article(status=Status.REVIEW, body="Reviewed text.")
+    client = admin_for(editor)
+    data = form_data(client.get(change_url(story)))
+    perform(story, "publish", user=make_user("frank", EDITOR))  # meanwhile
+    story.refresh_from_db()
+    published_at = story.published_at
+
+    data["body"] = ["Reviewed text, with a late fix."]
+    response = client.post(change_url(story), data, follow=True)
+
+    assert response.status_code == 200
+    story.refresh_from_db()
+    assert (story.status, story.published_at) == (Status.PUBLISHED, published_at)
+    assert is_public(story)
 
 
 def test_a_reporters_publish_button_is_refused_with_a_message(reporter, draft_by):
@@ -888,9 +969,7 @@ def test_a_bulk_move_names_each_story_it_refused(editor, make_article):
     assert steps(live) == [("unpublish", Status.PUBLISHED, Status.UNPUBLISHED)]
 
 
-def test_a_move_the_status_does_not_allow_is_refused_in_the_api(
-    editor, make_article
-):
+def test_a_move_the_status_does_not_allow_is_refused_in_the_api(editor, make_article):
     story = make_article(status=Status.DRAFT, body="Unchanged.")
     version = story.version
 
@@ -923,9 +1002,7 @@ def test_a_refused_api_move_saves_none_of_the_other_changes(reporter, draft_by):
 # Chief editors: deletion and tags.
 
 
-def test_chief_editor_deletes_a_story_and_an_editor_cannot(
-    chief, editor, make_article
-):
+def test_chief_editor_deletes_a_story_and_an_editor_cannot(chief, editor, make_article):
     story = make_article(status=Status.DRAFT)
     delete_url = reverse("admin:articles_article_delete", args=[story.pk])
 
@@ -1081,12 +1158,16 @@ STORY_ABOUT_CHIPS = (
 
 def test_change_form_suggests_tags_from_the_text(editor, vocabulary, make_article):
     story = make_article(
-        headline="Chip pact", body=STORY_ABOUT_CHIPS, tags=[vocabulary.get(name="Japan")]
+        headline="Chip pact",
+        body=STORY_ABOUT_CHIPS,
+        tags=[vocabulary.get(name="Japan")],
     )
 
     page = admin_for(editor).get(change_url(story)).content.decode()
 
-    cell = re.search(r'field-suggested_tags.*?<div class="readonly">(.*?)</div>', page, re.S)
+    cell = re.search(
+        r'field-suggested_tags.*?<div class="readonly">(.*?)</div>', page, re.S
+    )
     assert cell, "no suggested tags on the form"
     suggested = cell.group(1)
     assert "South Korea" in suggested
@@ -1136,7 +1217,9 @@ def test_dashboard_shows_statuses_review_queue_schedule_and_corrections(
         status=Status.REVIEW, headline="Tram line vote next week", created_by=reporter
     )
     soon = make_article(headline="Budget speech", published_at=now + timedelta(days=2))
-    later = make_article(headline="Election night", published_at=now + timedelta(days=9))
+    later = make_article(
+        headline="Election night", published_at=now + timedelta(days=9)
+    )
     corrected = make_article(headline="Harbour reopens")
     Correction.objects.create(
         article=corrected, text="The harbour reopened on Monday, not Sunday."
