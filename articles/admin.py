@@ -2,6 +2,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
@@ -672,3 +674,18 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         return format_html_join(
             "", "<div>{}. {}</div>", ((h.source_position, h.text) for h in headlines)
         )
+
+
+class NewsroomUserAdmin(UserAdmin):
+    """A chief editor manages people's roles, never their own powers."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions", "last_login", "date_joined"]
+        return fields
+
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.register(User, NewsroomUserAdmin)

@@ -1283,3 +1283,33 @@ def test_createstaff_refuses_a_name_that_is_taken(db):
 
     user = get_user_model().objects.get(username="alice")
     assert list(user.groups.values_list("name", flat=True)) == [EDITOR]
+
+
+def test_a_chief_editor_manages_roles_but_cannot_make_anyone_superuser(
+    client, django_user_model
+):
+    User = django_user_model
+    chief = User.objects.create_user("chief", password="pw-for-chief-42", is_staff=True)
+    chief.groups.add(Group.objects.get(name="Chief editor"))
+    reporter = User.objects.create_user("rep", is_staff=True)
+    client.force_login(chief)
+    url = reverse("admin:auth_user_change", args=[chief.pk])
+    form = client.get(url).context["adminform"].form
+    assert "is_superuser" not in form.fields
+    assert "user_permissions" not in form.fields
+    assert "groups" in form.fields
+    editors = Group.objects.get(name="Editor")
+    response = client.post(
+        reverse("admin:auth_user_change", args=[reporter.pk]),
+        {
+            "username": "rep",
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [editors.pk],
+        },
+    )
+    assert response.status_code == 302
+    reporter.refresh_from_db()
+    assert not reporter.is_superuser
+    assert list(reporter.groups.all()) == [editors]
