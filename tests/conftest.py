@@ -9,6 +9,9 @@ from django.utils import timezone
 
 from articles.models import Article, Headline, Status, Tag
 
+# The browser tests' fixtures (Chromium through Playwright).
+pytest_plugins = ["tests.browser_support"]
+
 SEED_DOCUMENT = Path(settings.BASE_DIR) / "seeds" / "000_9a6e1edd6747009c.txt"
 
 

@@ -3,111 +3,20 @@ A story's way through the newsroom in a real browser (the system Chromium
 through Playwright): a reporter writes and submits a draft, an editor finds it
 on the dashboard and publishes it, and readers can then see it.
 
-As in test_browser.py, the browser gets the collected static files from
-STATIC_ROOT (run `manage.py collectstatic` first), as WhiteNoise would serve
-them: the live server knows nothing of the manifest's hashed names.
+The browser fixtures are in tests/browser_support.py.
 """
 
-import os
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
-
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from articles.models import Article, Status
 from articles.roles import EDITOR, REPORTER
+from tests.browser_support import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-DESKTOP = {"width": 1280, "height": 900}
-TIMEOUT_MS = 5_000
 PASSWORD = "a-long-newsroom-passphrase-42"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def allow_orm_beside_playwright():
-    """
-    Let the test call the ORM while Playwright's event loop runs.
-
-    Playwright's sync API keeps an asyncio loop running in this thread, and
-    Django refuses database calls from a thread with a running loop.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module")
-def browser(allow_orm_beside_playwright):
-    if not CHROMIUM.exists():
-        reason = f"Chromium is not installed at {CHROMIUM}"
-        if os.environ.get("NEWSROOM_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                f"{reason}, and NEWSROOM_REQUIRE_BROWSER=1 says the browser tests "
-                "must run: install Chromium (apt-get install chromium).",
-                pytrace=False,
-            )
-        pytest.skip(f"{reason}; set NEWSROOM_REQUIRE_BROWSER=1 to fail instead.")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-def serve_collected_static(route):
-    """Answer /static/ requests from STATIC_ROOT, as WhiteNoise does."""
-    relative = unquote(urlsplit(route.request.url).path).removeprefix(
-        "/" + settings.STATIC_URL.lstrip("/")
-    )
-    root = Path(settings.STATIC_ROOT).resolve()
-    file = (root / relative).resolve()
-    if file.is_file() and file.is_relative_to(root):
-        route.fulfill(path=file)
-    else:
-        route.fulfill(status=404, body="not collected")
-
-
-@pytest.fixture
-def open_page(browser, live_server):
-    """Open pages in fresh browser contexts (one per person); fail on any
-    missing static file."""
-    contexts, failures = [], []
-    static_path = f"/{settings.STATIC_URL.strip('/')}/"
-
-    def open_page():
-        context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
-        context.set_default_timeout(TIMEOUT_MS)
-        context.route(f"**{static_path}**", serve_collected_static)
-        contexts.append(context)
-        page = context.new_page()
-        page.on(
-            "response",
-            lambda response: (
-                failures.append(f"{response.status} {response.url}")
-                if response.status >= 400 and static_path in response.url
-                else None
-            ),
-        )
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert failures == [], "static files the pages use are missing"
 
 
 @pytest.fixture
