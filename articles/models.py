@@ -6,8 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -234,11 +233,29 @@ class TagQuerySet(ChangeTimesQuerySet):
         return self.get(slug=slug)
 
     def with_public_counts(self) -> "TagQuerySet":
-        """Annotate how many public stories and headlines carry each tag."""
-        return self.annotate(
-            article_count=_public_count(Article),
-            headline_count=_public_count(Headline),
-        )
+        """
+        Annotate how many public stories and headlines carry each tag.
+
+        The counts come from one grouped query over the tag links, run now;
+        the tags' own query then carries them as constants. Counting per tag
+        inside the tags' query (a correlated subquery) costs a pass over the
+        archive for every tag: seconds with 20,000 stories.
+        """
+        counts = public_tag_counts()
+
+        def count(index: int) -> models.Expression:
+            if not counts:
+                return models.Value(0, output_field=models.IntegerField())
+            return models.Case(
+                *(
+                    models.When(pk=pk, then=models.Value(pair[index]))
+                    for pk, pair in counts.items()
+                ),
+                default=models.Value(0),
+                output_field=models.IntegerField(),
+            )
+
+        return self.annotate(article_count=count(0), headline_count=count(1))
 
     def in_use(self) -> "TagQuerySet":
         """Keep the tags that something public carries (with the counts)."""
@@ -249,18 +266,25 @@ class TagQuerySet(ChangeTimesQuerySet):
         )
 
 
-def _public_count(model: type[models.Model]) -> Coalesce:
-    # A correlated subquery per count: joining both relations at once would
-    # multiply the rows (stories × headlines) before counting.
-    counts = (
-        model.objects.published()
-        .filter(tags=OuterRef("pk"))
-        .order_by()
-        .values("tags")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(counts), 0)
+def public_tag_counts() -> dict[int, list[int]]:
+    """Return {tag id: [public stories, public headlines]} in one query."""
+    parts = []
+    for index, model in enumerate((Article, Headline)):
+        through = model.tags.through
+        item = model._meta.model_name
+        parts.append(
+            through.objects.filter(
+                **{f"{item}__in": model.objects.published().values("pk")}
+            )
+            .order_by()
+            .values("tag_id")
+            .annotate(which=models.Value(index), count=Count("pk"))
+            .values("tag_id", "which", "count")
+        )
+    counts: dict[int, list[int]] = {}
+    for row in parts[0].union(parts[1], all=True):
+        counts.setdefault(row["tag_id"], [0, 0])[row["which"]] = row["count"]
+    return counts
 
 
 class Tag(models.Model):
