@@ -10,7 +10,7 @@ as they need. Locations use the scheme and host of the request.
 from datetime import datetime, timedelta
 
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max
 from django.db.models.functions import Greatest
 from django.http import HttpResponse
 from django.urls import reverse
@@ -41,15 +41,29 @@ class StorySitemap(Sitemap):
         return Article.objects.last_changed()
 
 
-def _latest_public_change(model: type[Article] | type[Headline]) -> Subquery:
-    """Return when a public item of ``model`` carrying the outer tag last changed."""
-    return Subquery(
-        model.objects.published()
-        .filter(tags=OuterRef("pk"))
-        .annotate(changed=Greatest("updated_at", "published_at"))
-        .order_by("-changed")
-        .values("changed")[:1]
-    )
+def public_tag_changes() -> dict[int, datetime]:
+    """
+    Return {tag id: when a public story or headline carrying it last changed},
+    in one grouped query (not one pass over the archive per tag).
+    """
+    parts = []
+    for model in (Article, Headline):
+        item = model._meta.model_name
+        parts.append(
+            model.tags.through.objects.filter(
+                **{f"{item}__in": model.objects.published().values("pk")}
+            )
+            .order_by()
+            .values("tag_id")
+            .annotate(
+                changed=Max(Greatest(f"{item}__updated_at", f"{item}__published_at"))
+            )
+            .values("tag_id", "changed")
+        )
+    changes: dict[int, datetime] = {}
+    for row in parts[0].union(parts[1], all=True):
+        changes[row["tag_id"]] = latest(changes.get(row["tag_id"]), row["changed"])
+    return changes
 
 
 class TopicSitemap(Sitemap):
@@ -57,17 +71,14 @@ class TopicSitemap(Sitemap):
     priority = 0.5
 
     def items(self):
-        return (
-            Tag.objects.in_use()
-            .annotate(
-                stories_changed=_latest_public_change(Article),
-                headlines_changed=_latest_public_change(Headline),
-            )
-            .only("slug", "updated_at")
-        )
+        # Asked for twice per request (to count, then for a page): one
+        # instance serves one request, so keep the first answer.
+        if not hasattr(self, "changes"):
+            self.changes = public_tag_changes()
+        return Tag.objects.in_use().only("slug", "updated_at")
 
     def lastmod(self, tag):
-        return latest(tag.updated_at, tag.stories_changed, tag.headlines_changed)
+        return latest(tag.updated_at, self.changes.get(tag.pk))
 
     def get_latest_lastmod(self):
         # Which topics are in use follows stories and headlines alike.

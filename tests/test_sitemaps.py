@@ -355,9 +355,10 @@ def test_withdrawing_a_story_refreshes_the_sitemaps(
 # that no cache keeps it past then.
 QUERY_BUDGET = {
     # Last-Modified (4), then each section's number of files and last change (6).
-    "/sitemap.xml": 12,
+    "/sitemap.xml": 13,
     "/sitemap-stories.xml": 4,  # Last-Modified, count, page
-    "/sitemap-topics.xml": 7,  # Last-Modified (3), public counts, count, page
+    # Last-Modified (3), public counts, topics' last changes, count, page
+    "/sitemap-topics.xml": 8,
     "/sitemap-pages.xml": 1,
     "/sitemap-news.xml": 5,  # Last-Modified (2), count, page
     "/robots.txt": 0,
