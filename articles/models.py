@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -266,24 +267,37 @@ class TagQuerySet(ChangeTimesQuerySet):
         )
 
 
-def public_tag_counts() -> dict[int, list[int]]:
-    """Return {tag id: [public stories, public headlines]} in one query."""
+def per_public_tag(
+    aggregate: Callable[[str], models.Aggregate],
+) -> list[tuple[int, int, object]]:
+    """
+    Aggregate over the tag links of public stories and headlines, grouped by
+    tag, in one query (not one pass over the archive per tag).
+
+    ``aggregate(item)`` builds the aggregate, ``item`` being "article" or
+    "headline" (the link's field to the item). Return (tag id, 0 for stories
+    or 1 for headlines, value) rows.
+    """
     parts = []
     for index, model in enumerate((Article, Headline)):
-        through = model.tags.through
         item = model._meta.model_name
         parts.append(
-            through.objects.filter(
+            model.tags.through.objects.filter(
                 **{f"{item}__in": model.objects.published().values("pk")}
             )
             .order_by()
             .values("tag_id")
-            .annotate(which=models.Value(index), count=Count("pk"))
-            .values("tag_id", "which", "count")
+            .annotate(which=models.Value(index), value=aggregate(item))
+            .values_list("tag_id", "which", "value")
         )
+    return list(parts[0].union(parts[1], all=True))
+
+
+def public_tag_counts() -> dict[int, list[int]]:
+    """Return {tag id: [public stories, public headlines]} in one query."""
     counts: dict[int, list[int]] = {}
-    for row in parts[0].union(parts[1], all=True):
-        counts.setdefault(row["tag_id"], [0, 0])[row["which"]] = row["count"]
+    for tag_id, which, count in per_public_tag(lambda item: Count("pk")):
+        counts.setdefault(tag_id, [0, 0])[which] = count
     return counts
 
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.freshness import cache_publicly, latest
-from articles.models import Article, Headline, Tag
+from articles.models import Article, Headline, Tag, per_public_tag
 
 # Google News reads stories from the last two days, at most 1,000 of them.
 NEWS_WINDOW = timedelta(hours=48)
@@ -42,27 +42,13 @@ class StorySitemap(Sitemap):
 
 
 def public_tag_changes() -> dict[int, datetime]:
-    """
-    Return {tag id: when a public story or headline carrying it last changed},
-    in one grouped query (not one pass over the archive per tag).
-    """
-    parts = []
-    for model in (Article, Headline):
-        item = model._meta.model_name
-        parts.append(
-            model.tags.through.objects.filter(
-                **{f"{item}__in": model.objects.published().values("pk")}
-            )
-            .order_by()
-            .values("tag_id")
-            .annotate(
-                changed=Max(Greatest(f"{item}__updated_at", f"{item}__published_at"))
-            )
-            .values("tag_id", "changed")
-        )
+    """Return {tag id: when a public item carrying it last changed}, in one query."""
     changes: dict[int, datetime] = {}
-    for row in parts[0].union(parts[1], all=True):
-        changes[row["tag_id"]] = latest(changes.get(row["tag_id"]), row["changed"])
+    rows = per_public_tag(
+        lambda item: Max(Greatest(f"{item}__updated_at", f"{item}__published_at"))
+    )
+    for tag_id, _which, changed in rows:
+        changes[tag_id] = latest(changes.get(tag_id), changed)
     return changes
 
 
