@@ -279,6 +279,9 @@ NEWSROOM_SITE_DOMAIN = os.environ.get("NEWSROOM_SITE_DOMAIN") or next(
 # How long (seconds) shared caches and browsers may keep public pages and
 # feeds before revalidating; also bounds how late a scheduled story can show.
 NEWSROOM_CACHE_MAX_AGE = int(os.environ.get("NEWSROOM_CACHE_MAX_AGE", "60"))
+# Serve the benchmark's ceiling views under /bench/ (bench/README.md): only
+# ever for a benchmark run.
+NEWSROOM_BENCHMARK = env_bool("NEWSROOM_BENCHMARK", False)
 # How long (seconds) a secret preview link to an unpublished story works.
 NEWSROOM_PREVIEW_MAX_AGE = int(os.environ.get("NEWSROOM_PREVIEW_MAX_AGE", 48 * 60 * 60))
 # The largest seed document the importer reads; anything bigger is refused

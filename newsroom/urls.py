@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
@@ -46,5 +47,15 @@ urlpatterns = [
     path("preview/<str:token>/", previews.preview, name="preview"),
     path("", include("articles.urls")),
 ]
+
+if settings.NEWSROOM_BENCHMARK:
+    from articles import benchmarks
+
+    urlpatterns = [
+        path("bench/constant/", benchmarks.constant),
+        path("bench/story/", benchmarks.story),
+        path("bench/api-articles/", benchmarks.api_articles),
+        *urlpatterns,
+    ]
 
 handler500 = "articles.views.server_error"
