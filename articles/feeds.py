@@ -202,7 +202,7 @@ class LatestStoriesFeed(Feed):
         return xml_safe(settings.NEWSROOM_SITE_NAME)
 
     def feed_extra_kwargs(self, scope):
-        return {"last_changed": site_last_changed(None)}
+        return {"last_changed": site_last_changed()}
 
     def items(self, scope):
         stories = Article.objects.published()

@@ -31,7 +31,7 @@ def site_freshness() -> tuple[datetime | None, datetime | None]:
     )
 
 
-def site_last_changed(request, *args, **kwargs) -> datetime | None:
+def site_last_changed() -> datetime | None:
     """Return when any public page of the site last changed."""
     return site_freshness()[0]
 

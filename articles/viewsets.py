@@ -317,31 +317,36 @@ LIST_PARAMETERS = [
 ]
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List stories",
-        parameters=LIST_PARAMETERS,
-        responses={200: ArticleSerializer(many=True), **ERRORS},
-    ),
-    retrieve=extend_schema(
-        summary="Get a story", responses={200: ArticleSerializer, **ERRORS}
-    ),
-    create=extend_schema(
-        summary="Create a story (editors)",
-        request=ArticleWriteSerializer,
-        responses={201: ArticleSerializer, **WRITE_ERRORS},
-    ),
-    update=extend_schema(
-        summary="Replace a story (editors)",
-        request=ArticleWriteSerializer,
-        responses={200: ArticleSerializer, **WRITE_ERRORS},
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of a story (editors)",
-        request=ArticleWriteSerializer,
-        responses={200: ArticleSerializer, **WRITE_ERRORS},
-    ),
-)
+def publishable_schema(noun: str, plural: str, read, write):
+    """Document a story or headline resource: reads for all, writes for editors."""
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"List {plural}",
+            parameters=LIST_PARAMETERS,
+            responses={200: read(many=True), **ERRORS},
+        ),
+        retrieve=extend_schema(
+            summary=f"Get a {noun}", responses={200: read, **ERRORS}
+        ),
+        create=extend_schema(
+            summary=f"Create a {noun} (editors)",
+            request=write,
+            responses={201: read, **WRITE_ERRORS},
+        ),
+        update=extend_schema(
+            summary=f"Replace a {noun} (editors)",
+            request=write,
+            responses={200: read, **WRITE_ERRORS},
+        ),
+        partial_update=extend_schema(
+            summary=f"Change some fields of a {noun} (editors)",
+            request=write,
+            responses={200: read, **WRITE_ERRORS},
+        ),
+    )
+
+
+@publishable_schema("story", "stories", ArticleSerializer, ArticleWriteSerializer)
 class ArticleViewSet(PublishableViewSet):
     """Stories: headline, dek, byline, body (Markdown and HTML), tags."""
 
@@ -361,30 +366,8 @@ class ArticleViewSet(PublishableViewSet):
         )
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List headlines",
-        parameters=LIST_PARAMETERS,
-        responses={200: HeadlineSerializer(many=True), **ERRORS},
-    ),
-    retrieve=extend_schema(
-        summary="Get a headline", responses={200: HeadlineSerializer, **ERRORS}
-    ),
-    create=extend_schema(
-        summary="Create a headline (editors)",
-        request=HeadlineWriteSerializer,
-        responses={201: HeadlineSerializer, **WRITE_ERRORS},
-    ),
-    update=extend_schema(
-        summary="Replace a headline (editors)",
-        request=HeadlineWriteSerializer,
-        responses={200: HeadlineSerializer, **WRITE_ERRORS},
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of a headline (editors)",
-        request=HeadlineWriteSerializer,
-        responses={200: HeadlineSerializer, **WRITE_ERRORS},
-    ),
+@publishable_schema(
+    "headline", "headlines", HeadlineSerializer, HeadlineWriteSerializer
 )
 class HeadlineViewSet(PublishableViewSet):
     """Short headline items, with the story that tells each in full, if any."""
