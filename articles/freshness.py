@@ -8,27 +8,78 @@ browsers send back first and which is always exact.
 """
 
 import math
-from datetime import datetime
-from functools import wraps
+from datetime import UTC, datetime
+from functools import cache, wraps
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
-from articles.models import Article, Headline, Tag, Withdrawal
+from articles.models import (
+    Article,
+    Headline,
+    Tag,
+    Withdrawal,
+    summarize_change_times,
+)
+
+# A time no row carries, compiled into the site's freshness query where the
+# current time goes, and swapped for it on every run.
+_NOW = datetime(2000, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
 
 
 def latest(*times: datetime | None) -> datetime | None:
     return max(filter(None, times), default=None)
 
 
-def site_freshness() -> tuple[datetime | None, datetime | None]:
-    """Return when the site last changed and when it next changes on its own."""
+def site_change_times(now: datetime) -> models.QuerySet:
     # Withdrawals count too: a deleted story leaves no other trace.
-    return Article.objects.all().freshness(
-        Headline.objects.all(), Tag.objects.all(), Withdrawal.objects.all()
+    return Article.objects.all().change_times_union(
+        Headline.objects.all(),
+        Tag.objects.all(),
+        Withdrawal.objects.all(),
+        now=now,
     )
+
+
+@cache
+def _compiled_site_change_times(alias: str) -> tuple[str, tuple, tuple[int, ...]]:
+    """
+    Compile the site's freshness query once per process: its SQL, its
+    parameters, and where among them the current time goes.
+    """
+    connection = connections[alias]
+    sql, params = (
+        site_change_times(_NOW).query.get_compiler(connection=connection).as_sql()
+    )
+    placeholder = connection.ops.adapt_datetimefield_value(_NOW)
+    slots = tuple(i for i, param in enumerate(params) if param in (_NOW, placeholder))
+    return sql, tuple(params), slots
+
+
+def site_freshness() -> tuple[datetime | None, datetime | None]:
+    """
+    Return when the site last changed and when it next changes on its own.
+
+    Every public response asks, so the query (a dozen one-row aggregates, each
+    read from an index) is compiled once: building it through the ORM took
+    2.7 ms a request, running it 0.04 ms (1,000 stories, SQLite).
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    sql, params, slots = _compiled_site_change_times(DEFAULT_DB_ALIAS)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [now if i in slots else param for i, param in enumerate(params)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = connection.ops.get_db_converters(
+        models.Value(None, output_field=models.DateTimeField())
+    )
+    for convert in converters:
+        rows = [[convert(value, None, connection) for value in row] for row in rows]
+    return summarize_change_times(rows)
 
 
 def site_last_changed() -> datetime | None:

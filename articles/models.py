@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -54,6 +54,22 @@ def public_q(prefix: str = "", *, now: datetime | None = None) -> Q:
     )
 
 
+def summarize_change_times(
+    rows: Iterable[tuple[datetime | None, datetime | None, datetime | None]],
+) -> tuple[datetime | None, datetime | None]:
+    """
+    From (edited, went live, upcoming) rows, return the last change and the
+    next scheduled publication.
+    """
+    rows = list(rows)
+    last = max(
+        (time for edited, went_live, _ in rows for time in (edited, went_live) if time),
+        default=None,
+    )
+    upcoming = min((row[2] for row in rows if row[2]), default=None)
+    return last, upcoming
+
+
 class ChangeTimesQuerySet(models.QuerySet):
     """Say, in one query, when any of these rows (and others) last changed."""
 
@@ -67,44 +83,49 @@ class ChangeTimesQuerySet(models.QuerySet):
         return self.freshness(*others)[0]
 
     def freshness(
-        self, *others: "ChangeTimesQuerySet"
+        self, *others: "ChangeTimesQuerySet", now: datetime | None = None
     ) -> tuple[datetime | None, datetime | None]:
         """
         Return when these rows (and ``others``) last changed, and when the
         next scheduled one goes public (so a cache knows when to let go).
         """
-        query = self.change_times()
-        if others:
-            query = query.union(*(other.change_times() for other in others), all=True)
-        rows = list(query)
-        last = max(
-            (row[key] for row in rows for key in ("edited", "went_live") if row[key]),
-            default=None,
-        )
-        upcoming = min(
-            (row["upcoming"] for row in rows if row["upcoming"]), default=None
-        )
-        return last, upcoming
+        return summarize_change_times(self.change_times_union(*others, now=now))
 
-    def went_live(self) -> models.Aggregate:
-        return models.Max(self.edited_field)
+    def change_times_union(
+        self, *others: "ChangeTimesQuerySet", now: datetime | None = None
+    ) -> models.QuerySet:
+        """The one query behind freshness(): rows of (edited, went live, upcoming)."""
+        now = now or timezone.now()
+        parts = [
+            part for queryset in (self, *others) for part in queryset.change_times(now)
+        ]
+        return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
 
-    def upcoming(self) -> models.Expression:
-        return models.Value(None, output_field=models.DateTimeField())
+    def change_times(self, now: datetime) -> list[models.QuerySet]:
+        """
+        Return one-row queries of the times that say when these rows changed.
 
-    def change_times(self) -> models.QuerySet:
+        Each computes a single MIN or MAX over rows an index keeps in order,
+        which the database answers by reading a row or two of that index:
+        the cost does not grow with the archive. (One query with several
+        filtered aggregates reads every row.)
+        """
+        return [self.time_row(edited=models.Max(self.edited_field))]
+
+    def time_row(self, **aggregate: models.Aggregate) -> models.QuerySet:
+        columns = {
+            name: models.Value(None, output_field=models.DateTimeField())
+            for name in ("edited", "went_live", "upcoming")
+        }
+        columns.update(aggregate)
         # Grouping on a constant gives a one-row aggregate that, unlike
-        # aggregate(), can be combined with another model's in a UNION.
+        # aggregate(), can be combined with others in a UNION.
         return (
             self.order_by()
             .annotate(one=models.Value(1, output_field=models.IntegerField()))
             .values("one")
-            .annotate(
-                edited=models.Max(self.edited_field),
-                went_live=self.went_live(),
-                upcoming=self.upcoming(),
-            )
-            .values("edited", "went_live", "upcoming")
+            .annotate(**columns)
+            .values_list(*columns)
         )
 
 
@@ -113,18 +134,20 @@ class PublishableQuerySet(ChangeTimesQuerySet):
         """Return what readers may see: published, not scheduled for later."""
         return self.filter(public_q())
 
-    def went_live(self) -> models.Aggregate:
-        # What readers see also changes when a scheduled item's time comes,
-        # which edits nothing.
-        return models.Max("published_at", filter=public_q())
-
-    def upcoming(self) -> models.Aggregate:
-        # The next scheduled item to go public (a published item's time is
-        # never before its embargo, so this covers embargoes too).
-        return models.Min(
-            "published_at",
-            filter=Q(status=Status.PUBLISHED, published_at__gt=timezone.now()),
-        )
+    def change_times(self, now: datetime) -> list[models.QuerySet]:
+        return [
+            *super().change_times(now),
+            # What readers see also changes when a scheduled item's time
+            # comes, which edits nothing.
+            self.filter(public_q(now=now)).time_row(
+                went_live=models.Max("published_at")
+            ),
+            # The next scheduled item to go public (a published item's time
+            # is never before its embargo, so this covers embargoes too).
+            self.filter(status=Status.PUBLISHED, published_at__gt=now).time_row(
+                upcoming=models.Min("published_at")
+            ),
+        ]
 
 
 class Publishable(models.Model):

@@ -1,5 +1,7 @@
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Case, Prefetch, Value, When
+from collections import Counter
+
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import Case, Exists, OuterRef, Prefetch, Value, When
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
@@ -19,13 +21,63 @@ RELATED_STORIES = 4
 HEAVY_ARTICLE_FIELDS = ["body", "body_html", "search_vector", "source_digests"]
 
 
+def page_number(request, param: str) -> int:
+    try:
+        number = int(request.GET.get(param) or 1)
+    except ValueError:
+        raise Http404(f"“{param}” is not a page number.") from None
+    if number < 1:
+        raise Http404(f"There is no page {number}.")
+    return number
+
+
 def paginate(request, queryset, per_page, *, param="page"):
     """Return the page ``?page=`` asks for; a page that does not exist is a 404."""
     paginator = Paginator(queryset, per_page)
     try:
-        return paginator.page(request.GET.get(param) or 1)
-    except (EmptyPage, PageNotAnInteger) as error:
+        return paginator.page(page_number(request, param))
+    except EmptyPage as error:
         raise Http404(str(error)) from error
+
+
+class Window:
+    """
+    One page of a list that grows with the archive, told from the next by
+    loading one item more: counting a topic's stories to number its pages
+    took 0.34 s at 100,000 stories, for a "Page 1 of 1,925" nobody needs.
+    """
+
+    paginator = None  # no count, so no "of N" either
+
+    def __init__(self, items: list, number: int, per_page: int):
+        self.object_list = items[:per_page]
+        self.number = number
+        self._more = len(items) > per_page
+
+    def has_next(self) -> bool:
+        return self._more
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_next() or self.has_previous()
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def window(request, queryset, per_page, *, param="page") -> Window:
+    """Return the page ``?page=`` asks for, without counting; past the end, a 404."""
+    number = page_number(request, param)
+    start = (number - 1) * per_page
+    page = Window(list(queryset[start : start + per_page + 1]), number, per_page)
+    if number > 1 and not page.object_list:
+        raise Http404(f"There is no page {number}.")
+    return page
 
 
 def public_articles():
@@ -54,14 +106,26 @@ class FrontPageView(TemplateView):
             | public_articles().filter(pk__in=latest_ids)
         )
         featured = [story for story in stories if story.featured][:FRONT_PAGE_FEATURED]
-        rest = [story for story in stories if story not in featured]
+        latest = [story for story in stories if story not in featured]
+        latest = latest[:FRONT_PAGE_STORIES]
         return super().get_context_data(
             featured=featured,
-            latest=rest[:FRONT_PAGE_STORIES],
+            latest=latest,
             headlines=public_headlines()[:FRONT_PAGE_HEADLINES],
-            topics=Tag.objects.in_use()[:FRONT_PAGE_TOPICS],
+            topics=topics_in_the_news(featured + latest),
             **kwargs,
         )
+
+
+def topics_in_the_news(stories: list[Article]) -> list[Tag]:
+    """
+    The topics of the stories on a page, the most shared first: what is in
+    the news now, from tags already loaded (a count over the whole archive
+    would cost more as the archive grows, and say less).
+    """
+    counts = Counter(tag for story in stories for tag in story.tags.all())
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].name))
+    return [tag for tag, _ in ranked[:FRONT_PAGE_TOPICS]]
 
 
 def story_queryset(queryset):
@@ -84,11 +148,15 @@ class ArticleDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         tags = list(self.object.tags.all())
+        # EXISTS, not a join: the newest public stories are read in the
+        # index's order until four share a tag, however many stories do.
+        shares_a_tag = Exists(
+            Article.tags.through.objects.filter(article=OuterRef("pk"), tag__in=tags)
+        )
         related = (
             Article.objects.published()
-            .filter(tags__in=tags)
-            .exclude(pk=self.object.pk)
-            .distinct()[:RELATED_STORIES]
+            .filter(shares_a_tag)
+            .exclude(pk=self.object.pk)[:RELATED_STORIES]
             if tags
             else []
         )
@@ -97,10 +165,20 @@ class ArticleDetailView(DetailView):
 
 @method_decorator(public(), name="dispatch")
 class HeadlineListView(ListView):
-    paginate_by = 50
+    context_object_name = "headline_list"
+    per_page = 50
 
     def get_queryset(self):
         return public_headlines()
+
+    def get_context_data(self, **kwargs):
+        page = window(self.request, self.object_list, self.per_page)
+        return super().get_context_data(
+            page_obj=page,
+            is_paginated=page.has_other_pages(),
+            object_list=page.object_list,
+            **kwargs,
+        )
 
 
 @method_decorator(public(), name="dispatch")
@@ -122,10 +200,10 @@ class TagDetailView(DetailView):
         return get_object_or_404(Tag, slug=self.kwargs["slug"])
 
     def get_context_data(self, **kwargs):
-        stories = paginate(
+        stories = window(
             self.request, public_articles().filter(tags=self.object), self.paginate_by
         )
-        headlines = paginate(
+        headlines = window(
             self.request,
             public_headlines().filter(tags=self.object),
             self.paginate_by,

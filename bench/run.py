@@ -53,16 +53,14 @@ def manage(env, *args):
 
 def prepare(env, articles: int, db: str) -> None:
     if db == "postgres":
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c",
-             "DROP DATABASE IF EXISTS newsroom_bench"], check=True, capture_output=True,
-        )  # fmt: skip
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c",
-             "CREATE DATABASE newsroom_bench"], check=True, capture_output=True,
-        )  # fmt: skip
+        for sql in (
+            f"DROP DATABASE IF EXISTS {pg_name(articles)}",
+            f"CREATE DATABASE {pg_name(articles)}",
+        ):
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", sql],
+                           check=True, capture_output=True)  # fmt: skip
     else:
-        for path in ROOT.glob("bench/bench.sqlite3*"):
+        for path in ROOT.glob(f"bench/bench-{articles}.sqlite3*"):
             path.unlink()
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
@@ -70,6 +68,17 @@ def prepare(env, articles: int, db: str) -> None:
     manage(env, "seed")
     manage(env, "generate_archive", "--articles", str(articles),
            "--headlines", str(articles * 2))  # fmt: skip
+
+
+def pg_name(articles: int) -> str:
+    return f"newsroom_bench_{articles}"
+
+
+def database_url(db: str, articles: int) -> str:
+    """One database per engine and size, so that --skip-prepare can reuse it."""
+    if db == "postgres":
+        return f"postgres://postgres@127.0.0.1:5432/{pg_name(articles)}"
+    return f"sqlite:///{ROOT / 'bench' / f'bench-{articles}.sqlite3'}"
 
 
 def serve(env, workers: int) -> subprocess.Popen:
@@ -134,11 +143,7 @@ def main():
         "NEWSROOM_BENCHMARK": "true",
         # Anonymous throttling would cap the load generator itself.
         "NEWSROOM_API_ANON_RATE": "100000000/second",
-        "DATABASE_URL": (
-            "postgres://postgres@127.0.0.1:5432/newsroom_bench"
-            if args.db == "postgres"
-            else f"sqlite:///{ROOT / 'bench' / 'bench.sqlite3'}"
-        ),
+        "DATABASE_URL": database_url(args.db, args.articles),
     }
     if not args.skip_prepare:
         prepare(env, args.articles, args.db)

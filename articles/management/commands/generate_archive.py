@@ -93,11 +93,12 @@ class Command(BaseCommand):
             options["headlines"], rng=rng, tags=tags, weights=weights, source=source,
             now=now, article_ids=article_ids,
         )  # fmt: skip
-        if connection.vendor == "postgresql":
-            # Fresh statistics, or the planner takes the new tables for empty
-            # and picks nested loops that make topic counts take seconds.
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+        # Fresh statistics, or the planner misjudges the new rows: PostgreSQL
+        # takes the tables for empty and picks nested loops that make topic
+        # counts take seconds; SQLite reads a story's headlines through the
+        # publication-time index (0.3 s a story page at 100,000 stories).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
