@@ -94,7 +94,7 @@ def max_age(upcoming: datetime | None) -> int:
     """
     seconds = settings.NEWSROOM_CACHE_MAX_AGE
     if upcoming is not None:
-        until = math.ceil((upcoming - timezone.now()).total_seconds())
+        until = math.floor((upcoming - timezone.now()).total_seconds())
         seconds = max(0, min(seconds, until))
     return seconds
 

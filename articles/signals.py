@@ -14,6 +14,7 @@ from django.db.models.signals import (
 from django.dispatch import receiver
 from django.utils import timezone
 
+from articles.cache import content_changed
 from articles.models import Article, Correction, Headline, Tag, Withdrawal
 
 KINDS = {Article: Withdrawal.Kind.ARTICLE, Headline: Withdrawal.Kind.HEADLINE}
@@ -126,3 +127,19 @@ def keep_revision(sender, instance, raw=False, update_fields=None, **kwargs):
     else:
         with reversion.create_revision():
             reversion.add_to_revision(instance)
+
+
+# Everything readers see is made of these rows.
+READER_FACING = (Article, Headline, Tag, Correction, Withdrawal)
+
+
+def start_new_generation(sender, **kwargs):
+    """Any change to what readers see retires every cached public response."""
+    content_changed()
+
+
+for model in READER_FACING:
+    post_save.connect(start_new_generation, sender=model)
+    post_delete.connect(start_new_generation, sender=model)
+for through in (Article.tags.through, Headline.tags.through):
+    m2m_changed.connect(start_new_generation, sender=through)

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Anonymous readers' pages, feeds and API answers from the shared cache.
+    "articles.cache.PublicCacheMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -279,6 +281,9 @@ NEWSROOM_SITE_DOMAIN = os.environ.get("NEWSROOM_SITE_DOMAIN") or next(
 # How long (seconds) shared caches and browsers may keep public pages and
 # feeds before revalidating; also bounds how late a scheduled story can show.
 NEWSROOM_CACHE_MAX_AGE = int(os.environ.get("NEWSROOM_CACHE_MAX_AGE", "60"))
+# The server's own cache of public responses (articles/cache.py). It needs a
+# cache every app server shares, so it is on by default only with Redis.
+NEWSROOM_PAGE_CACHE = env_bool("NEWSROOM_PAGE_CACHE", bool(REDIS_URL))
 # Serve the benchmark's ceiling views under /bench/ (bench/README.md): only
 # ever for a benchmark run.
 NEWSROOM_BENCHMARK = env_bool("NEWSROOM_BENCHMARK", False)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import slugify
 
+from articles.cache import content_changed
 from articles.models import Article, Headline, SourceDocument, Status, Tag
 from articles.seeding import headline_case
 
@@ -99,6 +100,8 @@ class Command(BaseCommand):
         # publication-time index (0.3 s a story page at 100,000 stories).
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+        # Bulk writes send no signals: retire cached pages here.
+        content_changed()
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
@@ -212,6 +215,8 @@ class Command(BaseCommand):
             headlines._raw_delete(headlines.db)
             stories._raw_delete(stories.db)
             source.delete()
+        # Bulk writes send no signals: retire cached pages here.
+        content_changed()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Removed {story_count:,} generated stories and {headline_count:,} "
