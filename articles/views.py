@@ -81,7 +81,11 @@ def window(request, queryset, per_page, *, param="page") -> Window:
 
 
 def public_articles():
-    return Article.objects.published().prefetch_related("tags")
+    return (
+        Article.objects.published()
+        .for_reading()
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.as_refs()))
+    )
 
 
 def public_headlines():
@@ -131,10 +135,10 @@ def topics_in_the_news(stories: list[Article]) -> list[Tag]:
 def story_queryset(queryset):
     """Add what a story page shows to ``queryset`` (public stories, or any)."""
     return queryset.prefetch_related(
-        "tags",
+        Prefetch("tags", queryset=Tag.objects.as_refs()),
         Prefetch(
             "headlines",
-            queryset=Headline.objects.published(),
+            queryset=Headline.objects.published().for_reading(),
             to_attr="public_headlines",
         ),
         "corrections",
@@ -144,7 +148,7 @@ def story_queryset(queryset):
 @method_decorator(public(), name="dispatch")
 class ArticleDetailView(DetailView):
     def get_queryset(self):
-        return story_queryset(Article.objects.published())
+        return story_queryset(Article.objects.published().for_reading())
 
     def get_context_data(self, **kwargs):
         tags = list(self.object.tags.all())

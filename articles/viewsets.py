@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -359,11 +360,20 @@ class ArticleViewSet(PublishableViewSet):
         headlines = (
             Headline.objects.all() if self.editor else Headline.objects.published()
         )
-        return self.base_queryset().prefetch_related(
-            "tags",
-            Prefetch("headlines", queryset=headlines, to_attr="visible_headlines"),
+        queryset = self.base_queryset().prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.as_refs()),
+            Prefetch(
+                "headlines",
+                queryset=headlines.only(
+                    "id", "slug", "text", "published_at", "article"
+                ),
+                to_attr="visible_headlines",
+            ),
             "corrections",
         )
+        if self.request.method in SAFE_METHODS:
+            queryset = queryset.for_reading()
+        return queryset
 
 
 @publishable_schema(
@@ -378,7 +388,16 @@ class HeadlineViewSet(PublishableViewSet):
     filterset_class = HeadlineFilter
 
     def get_queryset(self):
-        return self.base_queryset().select_related("article").prefetch_related("tags")
+        queryset = self.base_queryset().select_related("article")
+        queryset = queryset.prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.as_refs())
+        )
+        if self.request.method in SAFE_METHODS:
+            queryset = queryset.for_reading().defer(
+                "article__body", "article__body_html", "article__search_vector",
+                "article__source_digests",
+            )  # fmt: skip
+        return queryset
 
 
 @extend_schema_view(

@@ -6,8 +6,11 @@ interleaved, medians reported.
     .venv/bin/python bench/run.py --db sqlite --articles 1000
     .venv/bin/python bench/run.py --db postgres --articles 100000 --runs 5
 
-Needs wrk (Debian package `wrk`). Writes bench/results/<db>-<articles>.json
-and prints a Markdown table; bench/README.md explains the figures.
+    .venv/bin/python bench/run.py --matrix      # everything, into bench/RESULTS.md
+
+Needs wrk (Debian package `wrk`) and, for --cache on, Redis. Writes
+bench/results/<db>-<articles>-cache-<off|on>.json and prints a Markdown
+table; bench/README.md explains the figures.
 """
 
 import argparse
@@ -20,15 +23,21 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+from report import report, summary, table
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
+# Its own Redis database: FLUSHDB before each cached run touches nothing else.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 # Target name: (path, the ceiling it is measured against).
 TARGETS = {
     "ceiling: constant 20 KB": ("/bench/constant/", None),
@@ -45,13 +54,18 @@ TARGETS = {
     ),
     "API article detail": ("{api_story}", "ceiling: article serializer, no database"),
 }
+# What the readers of the mixed run read, in turn.
+MIXED_READS = [
+    "front page", "story page", "topic page", "RSS feed",
+    "API article list (20)", "API article detail",
+]  # fmt: skip
 
 
 def manage(env, *args):
     subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def prepare(env, articles: int, db: str) -> None:
+def prepare_database(env, articles: int, db: str) -> None:
     if db == "postgres":
         for sql in (
             f"DROP DATABASE IF EXISTS {pg_name(articles)}",
@@ -98,22 +112,28 @@ def serve(env, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def wrk(url: str, *, seconds: int, connections: int) -> dict:
+def wrk(url: str, *, seconds: int, connections: int, script=None, paths=()) -> dict:
+    command = ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{seconds}s"]
+    if script:
+        command += ["-s", str(script)]
     output = subprocess.run(
-        ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{seconds}s", url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [*command, url, *paths], capture_output=True, text=True, check=True
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     latency = {
         pct: _ms(value)
         for pct, value in re.findall(r"^\s+(50|99)%\s+(\S+)", output, re.M)
     }
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return {
         "rps": rps,
         "p50_ms": latency.get("50"),
         "p99_ms": latency.get("99"),
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": sum(map(int, socket.groups())) if socket else 0,
     }
 
 
@@ -122,19 +142,62 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--skip-prepare", action="store_true")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: apt-get install wrk")
+def editor_saves(token: str, slugs: list[str], stop: threading.Event, tally: dict):
+    """An editor saving stories through the API as fast as the server lets them."""
+    number = 0
+    while not stop.is_set():
+        slug = slugs[number % len(slugs)]
+        number += 1
+        body = json.dumps({"dek": f"Updated during the mixed run, save {number}."})
+        request = urllib.request.Request(
+            f"{BASE}/api/v1/articles/{slug}/",
+            data=body.encode(),
+            method="PATCH",
+            headers={
+                "Authorization": f"Token {token}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+            tally.setdefault("bodies", []).append(error.read()[:300].decode())
+        except OSError as error:
+            status = type(error).__name__
+        tally[status] = tally.get(status, 0) + 1
 
+
+def mixed_run(paths: list[str], token: str, slugs: list[str], args) -> dict:
+    """Readers (wrk, cycling through the pages) while two editors save stories."""
+    stop = threading.Event()
+    tallies = [{}, {}]
+    editors = [
+        threading.Thread(target=editor_saves, args=(token, slugs, stop, tally))
+        for tally in tallies
+    ]
+    for editor in editors:
+        editor.start()
+    try:
+        readers = wrk(
+            BASE + paths[0], seconds=args.seconds, connections=args.connections,
+            script=ROOT / "bench" / "mixed.lua", paths=paths,
+        )  # fmt: skip
+    finally:
+        stop.set()
+        for editor in editors:
+            editor.join()
+    saves: dict = {}
+    for tally in tallies:
+        for status, count in tally.items():
+            if status != "bodies":
+                saves[str(status)] = saves.get(str(status), 0) + count
+    failed = [body for tally in tallies for body in tally.get("bodies", [])]
+    return {**readers, "saves": saves, "failed_saves": failed[:5]}
+
+
+def run_config(db: str, articles: int, cache: str, args, *, prepare=True) -> dict:
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",
@@ -143,19 +206,41 @@ def main():
         "NEWSROOM_BENCHMARK": "true",
         # Anonymous throttling would cap the load generator itself.
         "NEWSROOM_API_ANON_RATE": "100000000/second",
-        "DATABASE_URL": database_url(args.db, args.articles),
+        "DATABASE_URL": database_url(db, articles),
+        "NEWSROOM_PAGE_CACHE": "false",
     }
-    if not args.skip_prepare:
-        prepare(env, args.articles, args.db)
+    env.pop("REDIS_URL", None)
+    if prepare and not args.skip_prepare:
+        prepare_database(env, articles, db)
+    setup = json.loads(
+        subprocess.run(
+            [
+                str(PYTHON),
+                str(ROOT / "bench" / "setup_bench.py"),
+                json.dumps(["/api/v1/articles/?page_size=50"]),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout  # fmt: skip
+    )
+    if cache == "on":
+        env["REDIS_URL"] = REDIS_URL
+        env["NEWSROOM_PAGE_CACHE"] = "true"
+        subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], check=True,
+                       capture_output=True)  # fmt: skip
     server = serve(env, args.workers)
     try:
-        story = json.load(
-            urllib.request.urlopen(f"{BASE}/api/v1/articles/?page_size=1")
+        listing = json.load(
+            urllib.request.urlopen(f"{BASE}/api/v1/articles/?page_size=50")
         )
-        slug = story["results"][0]["slug"]
+        slugs = [story["slug"] for story in listing["results"]]
         paths = {
             name: path.format(
-                story=f"/articles/{slug}/", api_story=f"/api/v1/articles/{slug}/"
+                story=f"/articles/{slugs[0]}/",
+                api_story=f"/api/v1/articles/{slugs[0]}/",
             )
             for name, (path, _) in TARGETS.items()
         }
@@ -165,51 +250,105 @@ def main():
                 samples[name].append(
                     wrk(BASE + path, seconds=args.seconds, connections=args.connections)
                 )
+        reading = [paths[name] for name in MIXED_READS]
+        mixed = mixed_run(reading, setup["token"], slugs[1:], args)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
+    # Query counts at this size, without the cache (what a miss costs).
+    counts = json.loads(
+        subprocess.run(
+            [
+                str(PYTHON),
+                str(ROOT / "bench" / "setup_bench.py"),
+                json.dumps(list(paths.values())),
+            ],
+            cwd=ROOT,
+            env={**env, "NEWSROOM_PAGE_CACHE": "false"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout  # fmt: skip
+    )["queries"]
     results = {}
     for name, runs in samples.items():
         results[name] = {
             key: statistics.median(run[key] for run in runs if run[key] is not None)
             for key in ("rps", "p50_ms", "p99_ms")
         }
-        results[name]["non_2xx"] = sum(run["non_2xx"] for run in runs)
+        results[name]["errors"] = sum(
+            run["non_2xx"] + run["socket_errors"] for run in runs
+        )
+        results[name]["queries"] = counts[paths[name]]["queries"]
     for name, (_, ceiling) in TARGETS.items():
         if ceiling:
             results[name]["ratio"] = round(
-                results[name]["rps"] / results[ceiling]["rps"], 2
+                results[name]["rps"] / results[ceiling]["rps"], 3
             )
-
     record = {
-        "db": args.db,
-        "articles": args.articles,
+        "db": db,
+        "articles": articles,
+        "cache": cache,
         "runs": args.runs,
         "seconds": args.seconds,
         "connections": args.connections,
         "workers": args.workers,
-        "machine": (
-            f"{platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}"
-        ),
+        "machine": machine(),
         "command": " ".join(sys.argv),
         "results": results,
+        "mixed": mixed,
     }
-    out = ROOT / "bench" / "results" / f"{args.db}-{args.articles}.json"
+    out = ROOT / "bench" / "results" / f"{db}-{articles}-cache-{cache}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(record, indent=2))
-    lines = [
-        f"| target ({args.db}, {args.articles:,} stories) | req/s | p50 ms "
-        "| p99 ms | ratio to ceiling |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, result in results.items():
-        lines.append(
-            f"| {name} | {result['rps']:.0f} | {result['p50_ms']:.1f} | "
-            f"{result['p99_ms']:.1f} | {result.get('ratio', '')} |"
-        )
-    sys.stdout.write("\n".join(lines) + "\n")
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def machine() -> str:
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        model = found.group(1).strip() + ", " if found else ""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{model}{os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--cache", choices=["off", "on"], default="off")
+    parser.add_argument("--matrix", action="store_true",
+                        help="1k and 100k stories, SQLite and PostgreSQL, cache "
+                             "off and on; writes bench/RESULTS.md")  # fmt: skip
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--skip-prepare", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    if not args.matrix:
+        sys.stdout.write(table(run_config(args.db, args.articles, args.cache, args)))
+        return
+    records = []
+    for db in ("sqlite", "postgres"):
+        for articles in (1000, 100_000):
+            for cache in ("off", "on"):
+                # One database per engine and size, prepared once.
+                records.append(
+                    run_config(db, articles, cache, args, prepare=cache == "off")
+                )
+                sys.stdout.write(table(records[-1]) + "\n")
+                sys.stdout.flush()
+    (ROOT / "bench" / "RESULTS.md").write_text(report(records))
+    sys.stdout.write(summary(records))
 
 
 if __name__ == "__main__":
