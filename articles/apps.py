@@ -11,6 +11,8 @@ class ArticlesConfig(AppConfig):
 
         from articles import revisions, signals  # noqa: F401 (connects the receivers)
         from articles.roles import ensure_roles
+        from articles.search import ensure_sqlite_index
 
         post_migrate.connect(ensure_roles, sender=self)
+        post_migrate.connect(ensure_sqlite_index, sender=self)
         revisions.register()

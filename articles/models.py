@@ -54,6 +54,20 @@ def public_q(prefix: str = "", *, now: datetime | None = None) -> Q:
     )
 
 
+class NullTime(models.Value):
+    """
+    A NULL timestamp. PostgreSQL types a bare NULL as text, which a UNION
+    with timestamps refuses; a CAST would be grouped on, which stops the
+    database from reading a MIN or MAX straight off an index.
+    """
+
+    def __init__(self):
+        super().__init__(None, output_field=models.DateTimeField())
+
+    def as_postgresql(self, compiler, connection):
+        return "NULL::timestamp with time zone", []
+
+
 def summarize_change_times(
     rows: Iterable[tuple[datetime | None, datetime | None, datetime | None]],
 ) -> tuple[datetime | None, datetime | None]:
@@ -113,10 +127,7 @@ class ChangeTimesQuerySet(models.QuerySet):
         return [self.time_row(edited=models.Max(self.edited_field))]
 
     def time_row(self, **aggregate: models.Aggregate) -> models.QuerySet:
-        columns = {
-            name: models.Value(None, output_field=models.DateTimeField())
-            for name in ("edited", "went_live", "upcoming")
-        }
+        columns = {name: NullTime() for name in ("edited", "went_live", "upcoming")}
         columns.update(aggregate)
         # Grouping on a constant gives a one-row aggregate that, unlike
         # aggregate(), can be combined with others in a UNION.

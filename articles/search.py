@@ -3,19 +3,19 @@ Search over public stories and headlines, ranked.
 
 On PostgreSQL: full-text search over a search vector that a trigger keeps up
 to date (headline weighted above dek above body) with a GIN index, queried
-in web-search syntax ("quoted phrases", -exclusions, or). Elsewhere (SQLite):
-every word must appear in the headline, dek or body, and matches in the
-headline rank first. Either way only public items are searched, through the
-one published() rule.
+in web-search syntax ("quoted phrases", -exclusions, or). On SQLite: an FTS5
+index that triggers keep up to date (ensure_sqlite_index), where every word
+must start a word of the headline, dek or body, ranked by BM25 with the
+same weights. Either way only public items are searched, through the one
+published() rule.
 """
 
 import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db import connection
-from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
-from django.db.models.functions import Cast
+from django.db import connection, connections
+from django.db.models import F, QuerySet, Value
 
 from articles.models import Article, Headline
 
@@ -48,9 +48,9 @@ def clean_query(raw: str | None) -> CleanQuery:
 
 # The text searched on SQLite, and how much a match in each field weighs (on
 # PostgreSQL the trigger in migration 0002 weighs them the same way).
-FALLBACK_FIELDS = {
-    Article: {"headline": 1.0, "dek": 0.4, "body": 0.2},
-    Headline: {"text": 1.0},
+SQLITE_INDEXED = {
+    Article: {"headline": 10.0, "dek": 4.0, "body": 2.0},
+    Headline: {"text": 10.0},
 }
 
 
@@ -63,20 +63,71 @@ def matching(queryset: QuerySet, query: CleanQuery) -> QuerySet:
         return queryset.filter(search_vector=search_query).annotate(
             rank=SearchRank(F("search_vector"), search_query)
         )
-    fields = FALLBACK_FIELDS[queryset.model]
-    condition = Q()
-    rank = Value(0.0)
-    for term in query.terms:
-        any_field = Q()
-        for field, weight in fields.items():
-            any_field |= Q(**{f"{field}__icontains": term})
-            rank += Case(
-                When(**{f"{field}__icontains": term}, then=Value(weight)),
-                default=Value(0.0),
-                output_field=FloatField(),
+    table = queryset.model._meta.db_table
+    index = f"{table}_fts"
+    weights = ", ".join(str(w) for w in SQLITE_INDEXED[queryset.model].values())
+    # Each word quoted (so FTS5 reads no syntax in it) and a prefix ("harbour"
+    # finds "harbours"); words side by side must all match.
+    match = " ".join(f'"{term}"*' for term in query.terms)
+    # A join with the index: the database reads only the matching rows, and
+    # BM25 can rank them (it exists only inside such a query).
+    return queryset.extra(
+        tables=[index],
+        where=[f"{index}.rowid = {table}.id", f"{index} MATCH %s"],
+        params=[match],
+        select={"rank": f"-bm25({index}, {weights})"},
+    )
+
+
+def ensure_sqlite_index(using: str = "default", **kwargs) -> None:
+    """
+    On SQLite, create the FTS5 indexes and the triggers that keep them in
+    step with the stories and headlines, and fill them if they are new.
+
+    Run after every migrate (articles/apps.py): SQLite rebuilds a table to
+    alter it, which drops its triggers, so a later migration must not be
+    able to switch search off unnoticed.
+    """
+    db = connections[using]
+    if db.vendor != "sqlite":
+        return
+    with db.cursor() as cursor:
+        for model, fields in SQLITE_INDEXED.items():
+            table = model._meta.db_table
+            index = f"{table}_fts"
+            columns = ", ".join(fields)
+            new = ", ".join(f"new.{name}" for name in fields)
+            old = ", ".join(f"old.{name}" for name in fields)
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE %s",
+                [f"{index}_%"],
             )
-        condition &= any_field
-    return queryset.filter(condition).annotate(rank=Cast(rank, FloatField()))
+            complete = cursor.fetchone()[0] == 3
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {index} USING fts5("
+                f"{columns}, content='{table}', content_rowid='id', "
+                "tokenize='unicode61 remove_diacritics 2')"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {index}_insert AFTER INSERT ON "
+                f"{table} BEGIN INSERT INTO {index}(rowid, {columns}) "
+                f"VALUES (new.id, {new}); END"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {index}_delete AFTER DELETE ON "
+                f"{table} BEGIN INSERT INTO {index}({index}, rowid, {columns}) "
+                f"VALUES ('delete', old.id, {old}); END"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {index}_update AFTER UPDATE OF "
+                f"{columns} ON {table} BEGIN "
+                f"INSERT INTO {index}({index}, rowid, {columns}) "
+                f"VALUES ('delete', old.id, {old}); "
+                f"INSERT INTO {index}(rowid, {columns}) VALUES (new.id, {new}); END"
+            )
+            if not complete:
+                cursor.execute(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
 
 
 def search(query: CleanQuery):

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -45,8 +46,8 @@ TARGETS = {
     "ceiling: article serializer, no database": ("/bench/api-articles/", None),
     "front page": ("/", "ceiling: story template, no database"),
     "story page": ("{story}", "ceiling: story template, no database"),
-    "topic page": ("/tags/china/", "ceiling: story template, no database"),
-    "search": ("/search/?q=alliance", "ceiling: story template, no database"),
+    "topic page": ("/tags/{topic}/", "ceiling: story template, no database"),
+    "search": ("/search/?q={search}", "ceiling: story template, no database"),
     "RSS feed": ("/feeds/latest.rss", "ceiling: constant 20 KB"),
     "API article list (20)": (
         "/api/v1/articles/",
@@ -237,10 +238,21 @@ def run_config(db: str, articles: int, cache: str, args, *, prepare=True) -> dic
             urllib.request.urlopen(f"{BASE}/api/v1/articles/?page_size=50")
         )
         slugs = [story["slug"] for story in listing["results"]]
+        topics = json.load(urllib.request.urlopen(f"{BASE}/api/v1/tags/?page_size=100"))
+        topics = topics["results"]
+        # The topic page of the busiest topic (the longest list); a search for
+        # a name about one story in fifty mentions, as a reader's search would.
+        busiest = max(topics, key=lambda tag: tag["article_count"])
+        stories = sum(tag["article_count"] for tag in topics) or 1
+        searched = min(
+            topics, key=lambda tag: abs(tag["article_count"] / stories - 0.02)
+        )
         paths = {
             name: path.format(
                 story=f"/articles/{slugs[0]}/",
                 api_story=f"/api/v1/articles/{slugs[0]}/",
+                topic=busiest["slug"],
+                search=urllib.parse.quote_plus(searched["name"]),
             )
             for name, (path, _) in TARGETS.items()
         }

@@ -10,7 +10,7 @@ takes exactly that away again and leaves real content alone.
 import random
 import time
 from datetime import timedelta
-from itertools import islice
+from itertools import accumulate, islice
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -44,6 +44,9 @@ WORDS = (
     "energy talks election victory inflation claims voters reality threat charges "
     "party wins stability nuclear meeting deposition committee appeals project"
 ).split()
+# Words are drawn as in real text, a few often and most rarely (Zipf).
+WORD_WEIGHTS = list(accumulate(1 / rank for rank in range(1, len(WORDS) + 1)))
+MENTION = "\x00"  # where a sentence names one of its story's tags
 STATUSES = [Status.PUBLISHED] * 94 + [Status.DRAFT] * 3 + [Status.REVIEW] * 2
 STATUSES += [Status.UNPUBLISHED]
 
@@ -117,13 +120,21 @@ class Command(BaseCommand):
         through = Article.tags.through
         ids: list[int] = []
         for done, size in self._batches(count):
-            articles = []
+            articles, chosen = [], []
             for number in range(done, done + size):
-                headline = self._sentence(rng, 7, 14)
+                story_tags = self._tags(rng, tags, weights, 2, 6)
+                chosen.append(story_tags)
+                names = [tag.name for tag in story_tags]
+                # A story names what it is about: its headline its main tag,
+                # about half its paragraphs one tag or another.
+                headline = self._sentence(rng, 7, 14, mention=names[0])
                 paragraphs = [
-                    self._sentence(rng, 40, 90, end=".")
+                    self._sentence(
+                        rng, 40, 90, end=".",
+                        mention=rng.choice(names) if rng.random() < 0.5 else None,
+                    )
                     for _ in range(rng.randint(5, 12))
-                ]
+                ]  # fmt: skip
                 status = rng.choice(STATUSES)
                 published_at = now - timedelta(
                     seconds=rng.randint(60, YEARS * 365 * 86400)
@@ -151,8 +162,8 @@ class Command(BaseCommand):
                 # slug prefix alone.
                 links = [
                     through(article_id=article.pk, tag_id=tag.pk)
-                    for article in created
-                    for tag in self._tags(rng, tags, weights, 2, 6)
+                    for article, story_tags in zip(created, chosen, strict=True)
+                    for tag in story_tags
                 ]
                 through.objects.bulk_create(links, ignore_conflicts=True)
             ids += [article.pk for article in created]
@@ -162,9 +173,11 @@ class Command(BaseCommand):
     def _headlines(self, count, *, rng, tags, weights, source, now, article_ids):
         through = Headline.tags.through
         for done, size in self._batches(count):
-            headlines = []
+            headlines, chosen = [], []
             for number in range(done, done + size):
-                text = self._sentence(rng, 6, 14)
+                headline_tags = self._tags(rng, tags, weights, 1, 3)
+                chosen.append(headline_tags)
+                text = self._sentence(rng, 6, 14, mention=headline_tags[0].name)
                 status = rng.choice(STATUSES)
                 headlines.append(
                     Headline(
@@ -189,8 +202,8 @@ class Command(BaseCommand):
                 created = Headline.objects.bulk_create(headlines)
                 links = [
                     through(headline_id=headline.pk, tag_id=tag.pk)
-                    for headline in created
-                    for tag in self._tags(rng, tags, weights, 1, 3)
+                    for headline, headline_tags in zip(created, chosen, strict=True)
+                    for tag in headline_tags
                 ]
                 through.objects.bulk_create(links, ignore_conflicts=True)
             self._progress("headlines", done + size, count)
@@ -232,10 +245,14 @@ class Command(BaseCommand):
             yield done, min(BATCH, count - done)
 
     @staticmethod
-    def _sentence(rng, low, high, *, end="") -> str:
-        words = [rng.choice(WORDS) for _ in range(rng.randint(low, high))]
+    def _sentence(rng, low, high, *, end="", mention=None) -> str:
+        words = rng.choices(WORDS, cum_weights=WORD_WEIGHTS, k=rng.randint(low, high))
+        if mention:
+            words.insert(rng.randrange(len(words)), MENTION)
         text = " ".join(words)
-        return (headline_case(text) if not end else text.capitalize()) + end
+        text = headline_case(text) if not end else text.capitalize()
+        # The name goes in after the casing: names keep their own.
+        return text.replace(MENTION, mention or "") + end
 
     @staticmethod
     def _tags(rng, tags, weights, low, high):
