@@ -243,9 +243,8 @@ def run_config(db: str, articles: int, cache: str, args, *, prepare=True) -> dic
         # The topic page of the busiest topic (the longest list); a search for
         # a name about one story in fifty mentions, as a reader's search would.
         busiest = max(topics, key=lambda tag: tag["article_count"])
-        stories = sum(tag["article_count"] for tag in topics) or 1
         searched = min(
-            topics, key=lambda tag: abs(tag["article_count"] / stories - 0.02)
+            topics, key=lambda tag: abs(tag["article_count"] - 0.02 * articles)
         )
         paths = {
             name: path.format(
