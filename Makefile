@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install setup lint format lock clean
+.PHONY: run test install setup lint format lock clean bench
 
 install: $(STAMP)
 
@@ -34,6 +34,14 @@ run: setup
 test: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole benchmark (bench/README.md): about 40 minutes, needs wrk and, for
+# the cached runs, Redis; writes bench/RESULTS.md. BENCH_ARGS="--db sqlite
+# --articles 1000" runs one configuration instead.
+BENCH_ARGS ?= --matrix
+bench: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -207,7 +207,7 @@ class LatestStoriesFeed(Feed):
     def items(self, scope):
         stories = Article.objects.published()
         if scope.tag is not None:
-            stories = stories.filter(tags=scope.tag)
+            stories = stories.tagged([scope.tag])
         stories = list(
             stories.order_by("-published_at", "-pk")
             .defer("body", "search_vector", "source_digests")

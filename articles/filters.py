@@ -19,14 +19,16 @@ class TagSlugsFilter(filters.BaseInFilter, filters.CharFilter):
             return queryset
         # Readers know only the tags that something public carries; a tag only
         # drafts carry must look exactly like one that does not exist.
-        tags = Tag.objects.all() if self.parent.editor else Tag.objects.in_use()
+        tags = (
+            Tag.objects.all() if self.parent.editor else Tag.objects.carried_publicly()
+        )
         known = set(tags.filter(slug__in=value).values_list("slug", flat=True))
         unknown = [slug for slug in value if slug not in known]
         if unknown:
             raise ValidationError(
                 {self.field_name: [f"Unknown tag: {', '.join(unknown)}."]}
             )
-        return queryset.filter(tags__slug__in=value).distinct()
+        return queryset.tagged(Tag.objects.filter(slug__in=value))
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -58,9 +60,8 @@ class PublishableFilter(filters.FilterSet):
         help_text="Tag slugs, comma-separated: items with any of them.",
     )
     tag_kind = filters.ChoiceFilter(
-        field_name="tags__kind",
+        method="filter_tag_kind",
         choices=TagKind.choices,
-        distinct=True,
         help_text="Items with a tag of this kind.",
     )
     published_after = UtcIsoDateTimeFilter(
@@ -86,6 +87,9 @@ class PublishableFilter(filters.FilterSet):
     @property
     def editor(self) -> bool:
         return is_editor(getattr(self.request, "user", None), self._meta.model)
+
+    def filter_tag_kind(self, queryset, name, value):
+        return queryset.tagged(Tag.objects.filter(kind=value))
 
     def search(self, queryset, name, value):
         query = clean_query(value)

@@ -145,6 +145,20 @@ class PublishableQuerySet(ChangeTimesQuerySet):
         """Return what readers may see: published, not scheduled for later."""
         return self.filter(public_q())
 
+    def tagged(self, tags: "Iterable[Tag]") -> "PublishableQuerySet":
+        """
+        Keep the items that carry any of ``tags`` (tags, or a query of them),
+        tested row by row (EXISTS)
+        rather than joined: the newest items are then read in the
+        publication index's order until a page is full. Joined, SQLite
+        (which knows nothing of how common a tag is) starts from the tag's
+        links and sorts them all: 0.2 s for a topic on 60,000 headlines.
+        """
+        links = self.model.tags.through.objects.filter(
+            **{self.model._meta.model_name: models.OuterRef("pk"), "tag__in": tags}
+        )
+        return self.filter(models.Exists(links))
+
     def for_reading(self) -> "PublishableQuerySet":
         """
         Leave out what no reader or API client is shown: the search index's
@@ -303,6 +317,21 @@ class TagQuerySet(ChangeTimesQuerySet):
             )
 
         return self.annotate(article_count=count(0), headline_count=count(1))
+
+    def carried_publicly(self) -> "TagQuerySet":
+        """Keep the tags that something public carries (asked tag by tag)."""
+        carried = Q()
+        for model in (Article, Headline):
+            links = model.tags.through.objects.filter(
+                tag=models.OuterRef("pk"),
+                **{
+                    f"{model._meta.model_name}__in": model.objects.published().values(
+                        "pk"
+                    )
+                },
+            )
+            carried |= Q(models.Exists(links))
+        return self.filter(carried)
 
     def in_use(self) -> "TagQuerySet":
         """Keep the tags that something public carries (with the counts)."""

@@ -1,7 +1,7 @@
 from collections import Counter
 
 from django.core.paginator import EmptyPage, Paginator
-from django.db.models import Case, Exists, OuterRef, Prefetch, Value, When
+from django.db.models import Case, Prefetch, Value, When
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
@@ -152,14 +152,9 @@ class ArticleDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         tags = list(self.object.tags.all())
-        # EXISTS, not a join: the newest public stories are read in the
-        # index's order until four share a tag, however many stories do.
-        shares_a_tag = Exists(
-            Article.tags.through.objects.filter(article=OuterRef("pk"), tag__in=tags)
-        )
         related = (
             Article.objects.published()
-            .filter(shares_a_tag)
+            .tagged(tags)
             .exclude(pk=self.object.pk)[:RELATED_STORIES]
             if tags
             else []
@@ -205,11 +200,11 @@ class TagDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         stories = window(
-            self.request, public_articles().filter(tags=self.object), self.paginate_by
+            self.request, public_articles().tagged([self.object]), self.paginate_by
         )
         headlines = window(
             self.request,
-            public_headlines().filter(tags=self.object),
+            public_headlines().tagged([self.object]),
             self.paginate_by,
             param="headlines_page",
         )
