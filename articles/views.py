@@ -105,10 +105,18 @@ class FrontPageView(TemplateView):
             .values("pk")[:FRONT_PAGE_FEATURED]
         )
         latest_ids = Article.objects.published().values("pk")[:FRONT_PAGE_STORIES]
-        stories = list(
-            public_articles().filter(pk__in=featured_ids)
-            | public_articles().filter(pk__in=latest_ids)
+        # The two lists' ids in a UNION: an OR of two IN (…) made PostgreSQL
+        # read the whole archive (20 front pages a second at 100,000 stories).
+        ids = (
+            Article.objects.filter(pk__in=featured_ids)
+            .order_by()
+            .values("pk")
+            .union(
+                Article.objects.filter(pk__in=latest_ids).order_by().values("pk"),
+                all=True,
+            )
         )
+        stories = list(public_articles().filter(pk__in=ids))
         featured = [story for story in stories if story.featured][:FRONT_PAGE_FEATURED]
         latest = [story for story in stories if story not in featured]
         latest = latest[:FRONT_PAGE_STORIES]
