@@ -111,7 +111,13 @@ def report(records: list[dict]) -> str:
         f"{first['workers']} sync workers; DEBUG off.",
         "- Queries: SQL queries one request takes at that size with the cache off "
         "(Django's test client, after a warm-up request).",
-        "- Errors: non-2xx/3xx answers and socket errors over all runs.\n",
+        "- Errors: non-2xx/3xx answers and socket errors over all runs.",
+        (
+            "- Databases: prepared by an earlier run (`--skip-prepare`): the "
+            "same migrations, seed and `generate_archive` with its default seed.\n"
+            if "--skip-prepare" in first["command"]
+            else "- Databases: prepared afresh by this run.\n"
+        ),
         "## Targets\n",
         summary(records),
     ]
