@@ -35,7 +35,7 @@ test: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The whole benchmark (bench/README.md): about 40 minutes, needs wrk and, for
+# The whole benchmark (bench/README.md): about 30 minutes, needs wrk and, for
 # the cached runs, Redis; writes bench/RESULTS.md. BENCH_ARGS="--db sqlite
 # --articles 1000" runs one configuration instead.
 BENCH_ARGS ?= --matrix
