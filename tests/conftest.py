@@ -15,6 +15,16 @@ pytest_plugins = ["tests.browser_support"]
 SEED_DOCUMENT = Path(settings.BASE_DIR) / "seeds" / "000_9a6e1edd6747009c.txt"
 
 
+@pytest.fixture(autouse=True)
+def no_page_cache(settings):
+    """
+    Tests read what they just wrote, often with writes no signal announces;
+    the server's page cache (on whenever REDIS_URL is set) is tested on its
+    own, in test_page_cache.py and test_two_instances.py.
+    """
+    settings.NEWSROOM_PAGE_CACHE = False
+
+
 @pytest.fixture
 def vocabulary(db):
     """Load the controlled tag vocabulary that ships in fixtures/."""
