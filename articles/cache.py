@@ -20,6 +20,7 @@ Authorization header) are never served from here either.
 """
 
 import hashlib
+import logging
 import time
 import uuid
 
@@ -31,6 +32,8 @@ from django.utils.cache import get_conditional_response, get_max_age
 from django.utils.http import parse_http_date_safe
 
 GENERATION_KEY = "content-generation"
+
+logger = logging.getLogger(__name__)
 
 
 def content_changed() -> None:
@@ -105,8 +108,12 @@ class PublicCacheMiddleware:
         ):
             return self.get_response(request)
         key = response_key(request)
-        found = cache.get_many([GENERATION_KEY, key])
-        generation = current_generation(found.get(GENERATION_KEY))
+        try:
+            found = cache.get_many([GENERATION_KEY, key])
+            generation = current_generation(found.get(GENERATION_KEY))
+        except Exception:  # noqa: BLE001 (a cache that is down is a miss)
+            logger.warning("Page cache unavailable: serving uncached", exc_info=True)
+            return self.get_response(request)
         entry = found.get(key)
         if entry is not None and entry[0] == generation:
             return self.replay(request, entry)
@@ -115,7 +122,10 @@ class PublicCacheMiddleware:
         if lifetime and request.method == "GET":
             headers = dict(response.items())
             entry = (generation, time.time(), headers, response.content)
-            cache.set(key, entry, lifetime)
+            try:
+                cache.set(key, entry, lifetime)
+            except Exception:  # noqa: BLE001
+                logger.warning("Page cache unavailable: not stored", exc_info=True)
         return response
 
     def replay(self, request, entry):

@@ -14,6 +14,7 @@ from articles.sitemaps import (
     robots_txt,
     sitemap_last_changed,
 )
+from newsroom.health import healthz
 
 admin.site.site_header = "Newsroom"
 admin.site.site_title = "Newsroom admin"
@@ -24,6 +25,7 @@ sitemaps = {"stories": StorySitemap, "topics": TopicSitemap, "pages": PageSitema
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("articles.api_urls")),
+    path("healthz", healthz, name="healthz"),
     path("robots.txt", robots_txt, name="robots"),
     path(
         "sitemap.xml",
