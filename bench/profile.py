@@ -20,6 +20,7 @@ import django
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings")
 os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_HTTPS", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-" + "x" * 40)
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
 os.environ.setdefault("NEWSROOM_API_ANON_RATE", "100000000/second")

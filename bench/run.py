@@ -202,6 +202,10 @@ def run_config(db: str, articles: int, cache: str, args, *, prepare=True) -> dic
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",
+        # Plain HTTP on the loopback: no redirect to HTTPS, no Secure cookies.
+        "DJANGO_HTTPS": "false",
+        # One log line per request would flood the terminal.
+        "NEWSROOM_REQUEST_LOG_LEVEL": "WARNING",
         "DJANGO_SECRET_KEY": "benchmark-only-" + "x" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "NEWSROOM_BENCHMARK": "true",

@@ -8,6 +8,7 @@ development secret key is refused.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,10 +44,17 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 
 DEVELOPMENT_SECRET_KEY = "django-insecure-newsroom-development-key-not-for-production"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+if not DEBUG and (
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure-")
+):
+    # The same test as `check --deploy`, made a refusal: signed preview links,
+    # sessions and password resets are only as safe as this key.
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set to a long random value when DJANGO_DEBUG "
-        "is off; the development key is refused outside development."
+        "is off (at least 50 characters, not the development key); make one with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
     )
 
 ALLOWED_HOSTS = env_list(
@@ -75,10 +83,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "reversion",
+    "csp",
+    "axes",
     "articles",
 ]
 
 MIDDLEWARE = [
+    # One structured line per request, timed around everything below it.
+    "newsroom.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Anonymous readers' pages, feeds and API answers from the shared cache.
     "articles.cache.PublicCacheMiddleware",
+    # Inside the page cache, so a cached page keeps the policy it was made with.
+    "articles.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -93,6 +107,8 @@ MIDDLEWARE = [
     # Every write request keeps one revision of what it saved (who, when).
     "articles.middleware.RevisionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a locked-out login into the lockout page (django-axes asks to be last).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsroom.urls"
@@ -170,6 +186,22 @@ else:
     }
 
 
+# Sign-in: django-axes counts failed logins and locks out an account, and
+# separately an address, after NEWSROOM_LOGIN_FAILURE_LIMIT failures in a row
+# for NEWSROOM_LOGIN_LOCKOUT_MINUTES; a successful login clears the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("NEWSROOM_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=int(os.environ.get("NEWSROOM_LOGIN_LOCKOUT_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "newsroom.proxies.client_ip"
+
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation."
@@ -179,6 +211,58 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+
+# Editors' sessions end after NEWSROOM_SESSION_IDLE_HOURS without a request
+# (each request moves the end), and when the password changes.
+SESSION_COOKIE_AGE = int(os.environ.get("NEWSROOM_SESSION_IDLE_HOURS", "12")) * 3600
+SESSION_SAVE_EVERY_REQUEST = True
+
+
+# HTTPS and the browser's own defences. DJANGO_HTTPS (on whenever
+# DJANGO_DEBUG is off) sends plain-HTTP requests to HTTPS, marks cookies
+# Secure and turns on HSTS; behind a proxy or load balancer that ends TLS,
+# NEWSROOM_PROXY_COUNT says how many there are, so that X-Forwarded-Proto and
+# X-Forwarded-For are believed from them and from nothing else.
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+NEWSROOM_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
+if NEWSROOM_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = (
+    int(os.environ.get("DJANGO_HSTS_SECONDS", 365 * 24 * 3600)) if HTTPS else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# /healthz answers the load balancer's plain-HTTP probe instead of redirecting.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Other sites a reader follows a link to learn the publication, not the page.
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts, styles and fonts only from
+# this site's own static files, nothing inline. JSON-LD is data a browser
+# never runs; its hash is listed anyway (articles/middleware.py), so only that
+# exact block would pass if a browser ever did.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Story bodies may show pictures from other HTTPS sites.
+        "img-src": ["'self'", "https:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"upgrade-insecure-requests": True} if HTTPS else {}),
+    },
+}
 
 
 LANGUAGE_CODE = "en-us"
@@ -212,19 +296,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "articles.pagination.TimeCursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["articles.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "articles.viewsets.SignedInRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("NEWSROOM_API_ANON_RATE", "600/minute")
+        "anon": os.environ.get("NEWSROOM_API_ANON_RATE", "600/minute"),
+        "user": os.environ.get("NEWSROOM_API_USER_RATE", "1200/minute"),
     },
+    # Throttles know a client by its address: the connection's, or behind
+    # NEWSROOM_PROXY_COUNT proxies the one they saw, never an X-Forwarded-For
+    # the client wrote itself.
+    "NUM_PROXIES": int(os.environ.get("NEWSROOM_PROXY_COUNT", "0")),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "articles.viewsets.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
     "URL_FORMAT_OVERRIDE": None,
 }
 # A client that sends more than this many bytes in one request body is
-# refused (413) before anything parses it.
+# refused (413) before anything parses it, and one that sends more than this
+# many parameters (in the query string too) gets a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Newsroom API",
@@ -259,16 +353,38 @@ CORS_ALLOW_HEADERS = [
 ]
 
 
+# Logs go to standard error. NEWSROOM_LOG_FORMAT=json (the default when
+# DJANGO_DEBUG is off) writes one JSON object a line for a log collector;
+# "plain" is for people. newsroom/request_log.py logs one line per request.
+LOG_FORMAT = os.environ.get("NEWSROOM_LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(
+        f"NEWSROOM_LOG_FORMAT={LOG_FORMAT!r} is not a log format; use json or plain."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}
+        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+        "json": {
+            "()": "newsroom.request_log.JsonFormatter",
+            "format": "{levelname}{name}{message}",
+            "style": "{",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # runserver's own access lines would repeat newsroom.request's.
+        "django.server": {"level": "WARNING"},
+        # django-axes announces itself at every start; its lockouts are warnings.
+        "axes.apps": {"level": "WARNING"},
+        "newsroom.request": {
+            "level": os.environ.get("NEWSROOM_REQUEST_LOG_LEVEL", "INFO"),
+        },
     },
 }
 

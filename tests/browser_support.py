@@ -77,8 +77,11 @@ def serve_collected_static(route):
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """Open pages in fresh browser contexts; fail on any missing static file."""
-    contexts, failures = [], []
+    """
+    Open pages in fresh browser contexts; fail on any missing static file and
+    on anything the page's Content-Security-Policy refused.
+    """
+    contexts, failures, violations = [], [], []
     static_path = f"/{settings.STATIC_URL.strip('/')}/"
 
     def open_page(viewport=DESKTOP):
@@ -95,12 +98,22 @@ def open_page(browser, live_server):
                 else None
             ),
         )
+        # Chromium reports each refusal as a console error naming the policy.
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
         return page
 
     yield open_page
     for context in contexts:
         context.close()
     assert failures == [], "static files the pages use are missing"
+    assert violations == [], "the Content-Security-Policy refused what a page uses"
 
 
 def screenshot(page, name):

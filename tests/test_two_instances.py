@@ -108,6 +108,10 @@ def instances(requirements):
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",
+        # Plain HTTP on the loopback: no redirect to HTTPS, no Secure cookies.
+        "DJANGO_HTTPS": "false",
+        # One log line per request would flood the terminal.
+        "NEWSROOM_REQUEST_LOG_LEVEL": "WARNING",
         "DJANGO_SECRET_KEY": "two-instances-test-" + "x" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url,

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from articles.freshness import latest
+from articles.middleware import allow_inline_script
 from articles.rendering import xml_safe
 
 register = template.Library()
@@ -16,13 +17,15 @@ register = template.Library()
 JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
-@register.simple_tag
-def json_ld(data) -> str:
+@register.simple_tag(takes_context=True)
+def json_ld(context, data) -> str:
     """Render ``data`` as a JSON-LD script element, safely escaped."""
-    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(
+        JSON_SCRIPT_ESCAPES
+    )
+    allow_inline_script(context["request"], text)
     return format_html(
-        '<script type="application/ld+json">{}</script>',
-        mark_safe(text.translate(JSON_SCRIPT_ESCAPES)),
+        '<script type="application/ld+json">{}</script>', mark_safe(text)
     )
 
 
@@ -83,7 +86,7 @@ def article_json_ld(context, article) -> str:
             }
             for correction in corrections
         ]
-    return json_ld(data)
+    return json_ld(context, data)
 
 
 @register.filter(name="xml_safe")
