@@ -252,8 +252,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        # Story bodies may show pictures from other HTTPS sites.
-        "img-src": ["'self'", "https:"],
+        # Story bodies may show pictures from other HTTPS sites; Swagger UI's
+        # and the admin's icons are data: URLs (an image never runs script).
+        "img-src": ["'self'", "https:", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
