@@ -90,6 +90,20 @@ def test_a_second_reader_is_served_from_the_cache_without_a_query(
     assert int(second["Age"]) >= 0
 
 
+def test_a_cached_story_keeps_its_security_policy_and_json_ld_hash(
+    client, make_article
+):
+    story = make_article(headline="Harbour reopens")
+    first = client.get(story.get_absolute_url())
+    second = client.get(story.get_absolute_url())
+    assert "Age" in second
+    assert "'sha256-" in first["Content-Security-Policy"]
+    assert second["Content-Security-Policy"] == first["Content-Security-Policy"]
+    assert second["X-Frame-Options"] == "DENY"
+    # A request id is each request's own, never the cached one's.
+    assert second["X-Request-ID"] != first["X-Request-ID"]
+
+
 def test_story_page_and_api_detail_are_cached(client, make_article):
     story = make_article(headline="Harbour reopens")
     for url in (story.get_absolute_url(), api_detail(story)):
