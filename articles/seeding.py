@@ -1,7 +1,7 @@
 """
 Read plain-text news documents and import them as articles and headlines.
 
-A document is UTF-8 text (a byte-order mark and CRLF line endings are
+A document is UTF-8 text (a byte-order mark and CRLF or CR line endings are
 accepted and dropped) with this shape:
 
 1. the article body, one paragraph per line, starting on line 1;
@@ -11,9 +11,14 @@ accepted and dropped) with this shape:
 
 The first blank line ends the body, so a body cannot contain a blank line:
 whatever follows the first run of blank lines is the headline list, and text
-after a second run of blank lines is refused. Everything is checked before
-anything is written; a refused document names its file and, where it helps,
-its line.
+after a second run of blank lines is refused. So is a document that is not a
+regular file inside its folder (a link out of it, a named pipe), has a file
+name that is not harmless text, is over NEWSROOM_SEED_MAX_BYTES, is not UTF-8,
+holds control or invisible characters (REFUSED_CHARACTERS), or lists more
+than MAX_HEADLINES headlines. Everything is checked before anything is
+written; a refused document names its file and, where it helps, its line and
+column. Markup is plain text like any other: it is stored as typed and shown
+escaped.
 
 Importing is idempotent. Items are matched to what the same document gave
 before; text that an editor changed since the last import is kept (theirs
@@ -21,7 +26,10 @@ wins), text nobody touched follows the document, headlines that left the
 document are withdrawn (unpublished, never deleted).
 """
 
+import codecs
+import errno
 import hashlib
+import os
 import re
 import stat
 import unicodedata
@@ -39,11 +47,39 @@ from articles.tagging import Tagger
 
 DOCUMENT_SUFFIX = ".txt"
 HEADLINE_TARGET_LENGTH = 110
+# A news document lists a few dozen headlines; thousands are a file put in the
+# wrong folder, and would each become a published headline, one by one.
+MAX_HEADLINES = 1000
+# Characters refused anywhere in a document, and in a document's file name.
 # C0 controls other than tab, DEL, and C1 controls: they break XML feeds and
-# PostgreSQL text (NUL), and never belong in a news document.
-# A byte-order mark past the start (files joined with cat) is invisible and
-# refused with them.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
+# PostgreSQL text (NUL), and escape sequences act on the terminal showing an
+# error. Then invisible characters that change what readers see: bidi
+# embeddings, overrides and isolates make a headline read differently from what
+# is stored, searched and slugged ("Trojan source"); zero-width spaces and word
+# joiners make two different headlines look the same; line and paragraph
+# separators are line breaks to some tools but not to this format; a byte-order
+# mark past the start comes from files joined with cat. Right-to-left text
+# needs none of them, and the joiners and marks that scripts and emoji do need
+# (U+200C, U+200D, U+200E, U+200F, U+061C) are accepted. Last, U+FFFE and
+# U+FFFF are not characters, and XML feeds cannot carry them.
+REFUSED_CHARACTERS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\u202a-\u202e"
+    r"\u2060-\u2064\u2066-\u2069\ufeff\ufffe\uffff]"
+)
+# Byte-order marks of the other Unicode encodings, the longer ones first.
+OTHER_ENCODINGS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
+FILE_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+}
 ABBREVIATIONS = {
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Sen", "Rep", "Gov", "Lt", "Col",
     "Capt", "Sgt", "St", "Jr", "Sr", "No", "Jan", "Feb", "Mar", "Apr", "Aug",
@@ -66,7 +102,33 @@ class SeedError(Exception):
 
     def __str__(self):
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
+
+
+def printable(text: Path | str) -> str:
+    """
+    Return ``text`` (a message or a path) safe to print on a terminal.
+
+    Bytes of a file name that are not UTF-8 and characters that are not
+    printable (controls, escape sequences, invisible characters) are shown
+    as escapes such as ``\\xff`` and ``\\u202e``, so that a hostile file name
+    can neither act on the terminal nor hide what it is.
+    """
+    text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode()
+        for char in text
+    )
+
+
+def describe_character(char: str) -> str:
+    """Name a refused character: "control character U+001B", …"""
+    category = unicodedata.category(char)
+    kind = {"Cc": "control character", "Cn": "noncharacter"}.get(
+        category, "invisible character"
+    )
+    name = unicodedata.name(char, "")
+    return f"{kind} U+{ord(char):04X}" + (f" {name}" if name else "")
 
 
 @dataclass(frozen=True)
@@ -145,15 +207,41 @@ def find_documents(paths: Iterable[Path | str]) -> list[DocumentPath]:
     return found
 
 
+def _check_name(path: Path) -> None:
+    # The name is stored and printed: it must be text, and harmless text.
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SeedError(path, "has a file name that is not UTF-8; rename it") from None
+    # Tabs and line breaks are fine between a document's words, not in a name.
+    bad = re.search(r"[\t\n]", path.name) or REFUSED_CHARACTERS.search(path.name)
+    if bad:
+        raise SeedError(
+            path,
+            f"has a file name with {describe_character(bad.group())}; rename it",
+        )
+
+
 def _check_location(path: Path, *, folder: Path) -> None:
     try:
         resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        raise SeedError(path, "is a broken link") from None
+    except (OSError, RuntimeError) as error:
+        # A loop of links is a RuntimeError before Python 3.13, ELOOP since.
+        if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
+            problem = "is a link in a loop of links, which never reaches a file"
+        elif path.is_symlink():
+            problem = "is a broken link"
+        else:
+            problem = f"cannot be read: {error.strerror}"
+        raise SeedError(path, problem) from None
     if not resolved.is_relative_to(folder.resolve()):
         raise SeedError(path, f"is a link to {resolved}, outside {folder}/")
-    if not stat.S_ISREG(resolved.stat().st_mode):
-        raise SeedError(path, "is not a regular file")
+    # Checked before anything opens it: opening a named pipe would wait for a
+    # writer forever.
+    mode = resolved.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = FILE_KINDS.get(stat.S_IFMT(mode), "a special file")
+        raise SeedError(path, f"is not a regular file: it is {kind}")
 
 
 def read_document(
@@ -165,6 +253,7 @@ def read_document(
     The file must be a regular file inside ``folder`` (by default its own
     folder), so a link cannot smuggle in a file from elsewhere.
     """
+    _check_name(path)
     _check_location(path, folder=path.parent if folder is None else folder)
     try:
         size = path.stat().st_size
@@ -185,12 +274,12 @@ def read_document(
     text = _decode(path, raw)
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
-        bad = CONTROL_CHARACTERS.search(line)
+        bad = REFUSED_CHARACTERS.search(line)
         if bad:
             raise SeedError(
                 path,
-                f"control character U+{ord(bad.group()):04X} at column "
-                f"{bad.start() + 1}; documents must be plain text",
+                f"{describe_character(bad.group())} at column {bad.start() + 1}; "
+                "documents must be plain text",
                 line=number,
             )
     paragraphs, headlines = _split(path, lines)
@@ -207,22 +296,33 @@ def read_document(
 def _decode(path: Path, raw: bytes) -> str:
     if not raw.strip():
         raise SeedError(path, "is empty")
+    for mark, encoding in OTHER_ENCODINGS.items():
+        if raw.startswith(mark):
+            raise SeedError(
+                path, f"is {encoding} text, not UTF-8; save it as UTF-8 and retry"
+            )
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise SeedError(path, "is a binary file (it contains NUL bytes)", line=line)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line_start = raw.rfind(b"\n", 0, error.start) + 1
+        # Lines and columns as the reader's editor counts them: in characters,
+        # after whatever line endings the file uses.
+        before = _lines(raw[: error.start].decode("utf-8"))
         raise SeedError(
             path,
             f"is not UTF-8: byte 0x{raw[error.start]:02x} at column "
-            f"{error.start - line_start + 1} cannot be decoded",
-            line=raw[: error.start].count(b"\n") + 1,
+            f"{len(before[-1]) + 1} cannot be decoded",
+            line=len(before),
         ) from None
+    return unicodedata.normalize("NFC", "\n".join(_lines(text)))
+
+
+def _lines(text: str) -> list[str]:
+    """Split text at any line ending (LF, CRLF or CR), dropping a leading BOM."""
     text = text.removeprefix("\ufeff")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _split(path: Path, lines: list[str]) -> tuple[list[str], list[ParsedHeadline]]:
@@ -261,6 +361,13 @@ def _split(path: Path, lines: list[str]) -> tuple[list[str], list[ParsedHeadline
             line=blocks[2][0][0],
         )
     body, headline_lines = blocks
+    if len(headline_lines) > MAX_HEADLINES:
+        raise SeedError(
+            path,
+            f"has {len(headline_lines):,} headlines, over the limit of "
+            f"{MAX_HEADLINES:,}; split it into several documents",
+            line=headline_lines[MAX_HEADLINES][0],
+        )
     max_length = Headline._meta.get_field("text").max_length
     headlines: list[ParsedHeadline] = []
     seen: dict[str, int] = {}

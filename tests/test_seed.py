@@ -433,8 +433,8 @@ BAD_DOCUMENTS = [
     ),
     pytest.param(
         "\ufeffBody.\n\nHeadline\n".encode("utf-16"),
-        1,
-        "is a binary file",
+        None,
+        "is UTF-16 text, not UTF-8; save it as UTF-8",
         id="utf-16",
     ),
     pytest.param(b"Body.\n\nHead\x00line\n", 3, "is a binary file", id="nul-byte"),

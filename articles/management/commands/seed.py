@@ -5,7 +5,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from articles.models import Tag
-from articles.seeding import SeedError, find_documents, import_document, read_document
+from articles.seeding import (
+    SeedError,
+    find_documents,
+    import_document,
+    printable,
+    read_document,
+)
 from articles.tagging import Tagger
 
 
@@ -46,7 +52,9 @@ class Command(BaseCommand):
         except SeedError as error:
             raise CommandError(error) from error
         if not documents:
-            raise CommandError(f"No documents (*.txt) in {', '.join(map(str, paths))}.")
+            raise CommandError(
+                f"No documents (*.txt) in {', '.join(map(printable, paths))}."
+            )
         if not Tag.objects.exists():
             self.stderr.write(
                 self.style.WARNING(
@@ -81,7 +89,7 @@ class Command(BaseCommand):
                 continue
             outcomes[report.outcome] += 1
             verb = "would be " if dry_run else ""
-            self.stdout.write(f"{path}: {verb}{report.summary()}")
+            self.stdout.write(f"{printable(path)}: {verb}{report.summary()}")
 
         summary = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
         prefix = "Dry run, nothing written" if dry_run else "Seeded"
