@@ -8,7 +8,9 @@ from rest_framework.filters import OrderingFilter
 
 from articles.models import Article, Headline, Tag, TagKind
 from articles.permissions import is_editor
-from articles.search import clean_query, matching
+from articles.search import MAX_QUERY_LENGTH, clean_query, matching
+
+MAX_TAGS = 100
 
 
 class TagSlugsFilter(filters.BaseInFilter, filters.CharFilter):
@@ -17,6 +19,10 @@ class TagSlugsFilter(filters.BaseInFilter, filters.CharFilter):
     def filter(self, queryset, value):
         if not value:
             return queryset
+        if len(value) > MAX_TAGS:
+            raise ValidationError(
+                {self.field_name: [f"At most {MAX_TAGS} tags, comma-separated."]}
+            )
         # Readers know only the tags that something public carries; a tag only
         # drafts carry must look exactly like one that does not exist.
         tags = (
@@ -81,7 +87,9 @@ class PublishableFilter(filters.FilterSet):
     )
     q = filters.CharFilter(
         method="search",
-        help_text="Full-text search, as on the site's search page.",
+        max_length=MAX_QUERY_LENGTH,
+        help_text=f"Full-text search, as on the site's search page; at most "
+        f"{MAX_QUERY_LENGTH} characters.",
     )
 
     @property

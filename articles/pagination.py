@@ -1,4 +1,7 @@
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -37,13 +40,31 @@ class TimeCursorPagination(CursorPagination):
 
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except Exception as error:
             # The base class answers 404; a bad parameter is a 400 that names it.
             raise ValidationError({self.cursor_query_param: [str(error)]}) from error
+        if cursor is not None and cursor.position is not None:
+            if not self.is_position(cursor.position):
+                raise ValidationError(
+                    {self.cursor_query_param: [self.invalid_cursor_message]}
+                )
+        return cursor
+
+    def is_position(self, position: str) -> bool:
+        """Say whether ``position`` is one of ours: a time with its UTC offset."""
+        try:
+            moment = parse_datetime(position)
+        except ValueError:
+            return False
+        return moment is not None and moment.tzinfo is not None
 
 
 class SlugCursorPagination(TimeCursorPagination):
     """Topics, in the order of their slugs."""
 
     ordering = "slug"
+
+    def is_position(self, position: str) -> bool:
+        # A slug, or the database is not asked: PostgreSQL refuses a NUL in text.
+        return re.fullmatch(r"[-\w]+", position) is not None

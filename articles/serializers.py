@@ -1,9 +1,15 @@
+import re
+from collections.abc import Mapping
+
 from django.urls import reverse
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from articles.models import Article, Correction, Headline, Tag
+
+MAX_TAGS = 100
+SLUG = re.compile(r"[-\w]+")
 
 
 def absolute(serializer: serializers.Serializer, path: str) -> str:
@@ -185,7 +191,19 @@ class HeadlineSerializer(serializers.ModelSerializer):
         return ArticleRefSerializer(article, context=self.context).data
 
 
-class TagSlugsField(serializers.SlugRelatedField):
+class SlugReferenceField(serializers.SlugRelatedField):
+    """
+    An item named by its slug. What cannot be a slug is not looked up: it
+    names nothing, and PostgreSQL would refuse a NUL character in it.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not SLUG.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
+class TagSlugsField(SlugReferenceField):
     default_error_messages = {
         "does_not_exist": "Unknown tag “{value}”: use the slug of an existing tag.",
         "invalid": "A tag is given by its slug, as text.",
@@ -202,13 +220,22 @@ class PublishableWriteSerializer(serializers.ModelSerializer):
     when given, must be the item's current one (else 409).
     """
 
-    tags = TagSlugsField(many=True, required=False)
+    tags = TagSlugsField(
+        many=True, required=False, help_text=f"Tag slugs, at most {MAX_TAGS}."
+    )
     version = serializers.IntegerField(
         required=False,
         write_only=True,
         help_text="The version your edit is based on; a newer one on the server "
         "means someone else saved in between (409).",
     )
+
+    def to_internal_value(self, data):
+        # Each tag is looked up on its own: count them before that starts.
+        tags = data.get("tags") if isinstance(data, Mapping) else None
+        if isinstance(tags, list) and len(tags) > MAX_TAGS:
+            raise serializers.ValidationError({"tags": [f"At most {MAX_TAGS} tags."]})
+        return super().to_internal_value(data)
 
 
 class ArticleWriteSerializer(PublishableWriteSerializer):
@@ -233,7 +260,7 @@ class ArticleWriteSerializer(PublishableWriteSerializer):
 
 
 class HeadlineWriteSerializer(PublishableWriteSerializer):
-    article = serializers.SlugRelatedField(
+    article = SlugReferenceField(
         slug_field="slug",
         queryset=Article.objects.all(),
         required=False,

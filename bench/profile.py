@@ -24,6 +24,7 @@ os.environ.setdefault("DJANGO_HTTPS", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-" + "x" * 40)
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
 os.environ.setdefault("NEWSROOM_API_ANON_RATE", "100000000/second")
+os.environ.setdefault("NEWSROOM_API_USER_RATE", "100000000/second")
 os.environ["NEWSROOM_PAGE_CACHE"] = "false"
 django.setup()
 

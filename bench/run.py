@@ -211,6 +211,7 @@ def run_config(db: str, articles: int, cache: str, args, *, prepare=True) -> dic
         "NEWSROOM_BENCHMARK": "true",
         # Anonymous throttling would cap the load generator itself.
         "NEWSROOM_API_ANON_RATE": "100000000/second",
+        "NEWSROOM_API_USER_RATE": "100000000/second",
         "DATABASE_URL": database_url(db, articles),
         "NEWSROOM_PAGE_CACHE": "false",
     }

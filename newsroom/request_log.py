@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl
 
 from django.utils.functional import empty
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -87,14 +88,13 @@ def safe_path(request) -> str:
 
 def safe_query(request) -> str:
     """The query string, with the values of secret-sounding parameters hidden."""
-    if not request.META.get("QUERY_STRING"):
-        return ""
-    parts = []
-    for name, values in request.GET.lists():
-        for value in values:
-            shown = REDACTED if SECRET_NAME.search(name) else value
-            parts.append(f"{name}={shown}")
-    query = "&".join(parts)
+    # Parsed from the raw string, not request.GET: reading request.GET after
+    # the view would raise for a request with too many parameters.
+    pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    query = "&".join(
+        f"{name}={REDACTED if SECRET_NAME.search(name) else value}"
+        for name, value in pairs
+    )
     return query if len(query) <= MAX_QUERY else query[:MAX_QUERY] + "…"
 
 

@@ -300,7 +300,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["articles.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
-        "articles.viewsets.SignedInRateThrottle",
+        "articles.throttling.SignedInRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("NEWSROOM_API_ANON_RATE", "600/minute"),
