@@ -1269,7 +1269,10 @@ def test_createstaff_makes_a_reporter_whose_printed_password_works(db, client):
     assert user.is_staff and not user.is_superuser
     assert list(user.groups.values_list("name", flat=True)) == [REPORTER]
     password = re.search(r"with password: (\S+)", out.getvalue()).group(1)
-    assert client.login(username="alice", password=password)
+    signed_in = client.post(
+        reverse("admin:login"), {"username": "alice", "password": password}
+    )
+    assert signed_in.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
     assert user.has_perm("articles.add_article")
     assert not user.has_perm("articles.publish_article")
