@@ -495,12 +495,9 @@ class CorrectionInline(admin.StackedInline):
         return obj is not None and request.user.has_perm("articles.correct_article")
 
     def has_change_permission(self, request, obj=None):
+        # Without it the admin shows saved corrections read-only (and ignores
+        # anything posted for them) while a new one can still be typed.
         return False
-
-    def get_readonly_fields(self, request, obj=None):
-        return (
-            ["text", *self.readonly_fields] if obj is not None else self.readonly_fields
-        )
 
 
 @admin.register(Article)

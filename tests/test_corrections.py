@@ -468,3 +468,49 @@ def test_corrections_page_is_linked_from_the_site_footer(client, make_article):
 
 def test_empty_corrections_page_says_there_are_none(client, db):
     assert "No corrections yet." in page(client, reverse("articles:corrections"))
+
+
+# Appending corrections in the admin.
+
+
+@pytest.fixture
+def editor_client(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    from articles.roles import EDITOR
+
+    user = django_user_model.objects.create_user(
+        "corrector", password="a-long-and-unusual-passphrase", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=EDITOR))
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def test_an_editor_appends_a_correction_in_the_admin(editor_client, make_article):
+    from tests.test_workflow import change_url, form_data
+
+    story = make_article(headline="Dam opens")
+    correct(story, "An earlier version gave the wrong year.")
+    url = change_url(story)
+    page = editor_client.get(url)
+    assert 'name="corrections-0-text"' not in page.content.decode()
+    data = form_data(page)
+    total = int(data["corrections-TOTAL_FORMS"][0])
+    data["corrections-TOTAL_FORMS"] = [str(total + 1)]
+    data[f"corrections-{total}-text"] = ["The dam is 40 metres high, not 400."]
+    # A saved correction cannot be rewritten, whatever is posted.
+    data["corrections-0-text"] = ["Nothing was wrong."]
+
+    response = editor_client.post(url, data, follow=True)
+
+    assert response.status_code == 200
+    texts = list(
+        story.corrections.order_by("created_at").values_list("text", flat=True)
+    )
+    assert texts == [
+        "An earlier version gave the wrong year.",
+        "The dam is 40 metres high, not 400.",
+    ]
+    assert story.corrections.latest("created_at").created_by == editor_client.user
