@@ -25,6 +25,15 @@ def no_page_cache(settings):
     settings.NEWSROOM_PAGE_CACHE = False
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """
+    Hash passwords cheaply: the real hasher takes a quarter of a second a
+    password on purpose, and the tests make and check hundreds of them.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def vocabulary(db):
     """Load the controlled tag vocabulary that ships in fixtures/."""
