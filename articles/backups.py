@@ -281,7 +281,12 @@ def backup(path: Path, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
                 compressed.close()  # writes gzip's trailer; leaves ``raw`` open
             raw.flush()
             os.fsync(raw.fileno())
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise BackupError(
+                f"{path}: cannot write there: {error.strerror}."
+            ) from error
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -9,8 +9,7 @@ from rest_framework.filters import OrderingFilter
 from articles.models import Article, Headline, Tag, TagKind
 from articles.permissions import is_editor
 from articles.search import MAX_QUERY_LENGTH, clean_query, matching
-
-MAX_TAGS = 100
+from articles.serializers import MAX_TAGS
 
 
 class TagSlugsFilter(filters.BaseInFilter, filters.CharFilter):

@@ -27,8 +27,24 @@ def client_ip(request) -> str:
         # Reached us without passing through every proxy: the connection's
         # own address is the only one to believe.
         return remote
-    candidate = hops[-count]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return remote
+    return parse_address(hops[-count]) or remote
+
+
+def parse_address(hop: str) -> str | None:
+    """
+    Return the address in one X-Forwarded-For entry, or None.
+
+    Some balancers write a port after it ("203.0.113.7:4711",
+    "[2001:db8::1]:4711"); the port is dropped.
+    """
+    candidates = [hop]
+    if hop.startswith("[") and "]" in hop:
+        candidates.append(hop[1 : hop.index("]")])
+    elif hop.count(":") == 1:
+        candidates.append(hop.split(":")[0])
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None

@@ -34,6 +34,11 @@ SECRET_NAME = re.compile(
     r"|csrf|csrftoken|csrfmiddlewaretoken|auth|code)(?:$|[_-])",
     re.IGNORECASE,
 )
+# Paths that are themselves secrets: a preview link (newsroom/urls.py) opens
+# an unpublished story for whoever has it. Matched in any text, so that a
+# path is hidden even where no URL was resolved (a redirect to add the
+# trailing slash, a refused host) and in Django's own messages.
+SECRET_PATH = re.compile(r"(/preview/)[^/?#\s'\"]+")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 MAX_QUERY = 512
 MAX_USER_AGENT = 256
@@ -76,9 +81,15 @@ class RequestLogMiddleware:
         return response
 
 
+def redact_paths(text: str) -> str:
+    """Return ``text`` with the secret part of any secret URL path replaced."""
+    return SECRET_PATH.sub(rf"\g<1>{REDACTED}", text)
+
+
 def safe_path(request) -> str:
-    """The request's path with any secret URL argument replaced."""
-    path = request.path
+    """Return the request's path with any secret in it replaced."""
+    path = redact_paths(request.path)
+    # Any other URL argument named like a secret, in a route that resolved.
     match = getattr(request, "resolver_match", None)
     for name, value in match.kwargs.items() if match else ():
         if SECRET_NAME.search(name) and isinstance(value, str) and value:
@@ -87,7 +98,7 @@ def safe_path(request) -> str:
 
 
 def safe_query(request) -> str:
-    """The query string, with the values of secret-sounding parameters hidden."""
+    """Return the query string with the values of secret parameters hidden."""
     # Parsed from the raw string, not request.GET: reading request.GET after
     # the view would raise for a request with too many parameters.
     pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -99,11 +110,22 @@ def safe_query(request) -> str:
 
 
 def signed_in_user_id(request) -> int | None:
-    """The user's id, if the request already looked the user up (no query)."""
+    """Return the user's id, if the request already looked the user up."""
     user = getattr(request, "user", None)
     if user is None or getattr(user, "_wrapped", None) is empty:
         return None
     return user.pk if user.is_authenticated else None
+
+
+class RedactSecrets(logging.Filter):
+    """Hide secret paths in every record's message, whoever logged it."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = redact_paths(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
 
 
 class JsonFormatter(BaseJsonFormatter):

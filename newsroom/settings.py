@@ -199,6 +199,10 @@ AXES_COOLOFF_TIME = timedelta(
 )
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# A success clears that account's failures only: axes' own handler would
+# also clear every failure from the address, letting anyone with an account
+# guess another's password without end.
+AXES_HANDLER = "newsroom.signin.AccountResetHandler"
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 AXES_CLIENT_IP_CALLABLE = "newsroom.proxies.client_ip"
 
@@ -299,17 +303,13 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["articles.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
+        "articles.throttling.AnonymousRateThrottle",
         "articles.throttling.SignedInRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("NEWSROOM_API_ANON_RATE", "600/minute"),
         "user": os.environ.get("NEWSROOM_API_USER_RATE", "1200/minute"),
     },
-    # Throttles know a client by its address: the connection's, or behind
-    # NEWSROOM_PROXY_COUNT proxies the one they saw, never an X-Forwarded-For
-    # the client wrote itself.
-    "NUM_PROXIES": int(os.environ.get("NEWSROOM_PROXY_COUNT", "0")),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "articles.viewsets.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
@@ -373,8 +373,13 @@ LOGGING = {
             "style": "{",
         },
     },
+    "filters": {"secrets": {"()": "newsroom.request_log.RedactSecrets"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["secrets"],
+        }
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

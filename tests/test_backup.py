@@ -374,6 +374,12 @@ def test_backup_file_is_readable_by_its_owner_only(archive, tmp_path):
     assert header["rows"]["auth.user"] == 4
 
 
+def test_backup_onto_a_folder_is_refused_by_name(db, tmp_path):
+    with pytest.raises(CommandError, match="cannot write there"):
+        backup(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone too
+
+
 @pytest.mark.skipif(
     connection.vendor == "sqlite",
     reason="SQLite's test database is in memory, where a reader locks writers "

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from articles.models import Status
 from articles.previews import make_token
 from articles.roles import EDITOR
-from newsroom.request_log import JsonFormatter
+from newsroom.request_log import JsonFormatter, RedactSecrets
 
 PASSWORD = "a-long-and-unusual-passphrase"
 
@@ -32,10 +32,26 @@ def request_records(caplog):
     return [record for record in caplog.records if record.name == "newsroom.request"]
 
 
+def console_handler() -> logging.Handler:
+    """The handler settings.LOGGING gives the root logger."""
+    [handler] = [
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(item, RedactSecrets) for item in handler.filters)
+    ]
+    return handler
+
+
 def everything_logged(caplog) -> str:
-    """Every record as the production formatter writes it, one JSON a line."""
+    """
+    Every record as the console handler, with the production formatter,
+    writes it: one JSON object a line.
+    """
+    handler = console_handler()
     formatter = JsonFormatter("{levelname}{name}{message}", style="{")
-    return "\n".join(formatter.format(record) for record in caplog.records)
+    return "\n".join(
+        formatter.format(record) for record in caplog.records if handler.filter(record)
+    )
 
 
 @pytest.fixture
@@ -126,6 +142,34 @@ def test_a_preview_links_secret_is_redacted(client, make_article, log):
     [record] = request_records(log)
     assert record.path == "/preview/[redacted]/"
     assert token not in everything_logged(log)
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["no-trailing-slash", "wrong-method", "unknown-host", "plain-http"],
+)
+def test_a_preview_token_is_hidden_wherever_the_request_ends(
+    client, make_article, log, settings, how
+):
+    token = make_token(make_article(status=Status.DRAFT))
+    path = f"/preview/{token}/"
+    client.raise_request_exception = False
+    if how == "no-trailing-slash":
+        response = client.get(path.rstrip("/"))
+        assert response.status_code == 301
+    elif how == "wrong-method":
+        response = client.post(path)
+        assert response.status_code == 405
+    elif how == "unknown-host":
+        response = client.get(path, HTTP_HOST="attacker.example")
+        assert response.status_code == 400
+    else:
+        settings.SECURE_SSL_REDIRECT = True
+        response = client.get(path)
+        assert response.status_code == 301
+    logged = everything_logged(log)
+    assert "/preview/[redacted]" in logged
+    assert token not in logged
 
 
 def test_secret_query_values_are_redacted_and_others_kept(client, db, log):

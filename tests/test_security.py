@@ -261,6 +261,50 @@ def test_lockout_follows_the_address_across_accounts(client, editor):
     assert sign_in(client, "editor", PASSWORD, address="192.0.2.1").status_code == 302
 
 
+@pytest.mark.parametrize(
+    "forwarded, address",
+    [
+        ("203.0.113.50", "203.0.113.50"),
+        ("192.0.2.1, 203.0.113.50", "203.0.113.50"),
+        ("203.0.113.50:4711", "203.0.113.50"),
+        ("[2001:db8::7]:4711", "2001:db8::7"),
+        ("not-an-address", "10.0.0.2"),
+        ("", "10.0.0.2"),
+    ],
+)
+def test_behind_one_proxy_the_client_is_the_address_it_saw(
+    rf, settings, forwarded, address
+):
+    from newsroom.proxies import client_ip
+
+    settings.NEWSROOM_PROXY_COUNT = 1
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == address
+
+
+def test_api_throttle_counts_the_address_the_proxy_saw(
+    client, db, settings, monkeypatch
+):
+    from django.core.cache import cache
+
+    from articles.throttling import AnonymousRateThrottle
+
+    settings.NEWSROOM_PROXY_COUNT = 1
+    monkeypatch.setattr(AnonymousRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    cache.clear()
+
+    def ask(forwarded):
+        return client.get(
+            "/api/v1/articles/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    # The client writes a new address each time; the proxy adds the real one.
+    answers = [ask(f"198.51.100.{n}, 203.0.113.50") for n in range(5)]
+    assert answers == [200, 200, 200, 429, 429]
+    assert ask("192.0.2.9") == 200  # someone else behind the same proxy
+    cache.clear()
+
+
 def test_behind_a_proxy_the_client_cannot_forge_its_address(client, editor, settings):
     settings.NEWSROOM_PROXY_COUNT = 1
     for n in range(settings.AXES_FAILURE_LIMIT):
@@ -290,6 +334,19 @@ def test_behind_a_proxy_the_client_cannot_forge_its_address(client, editor, sett
         HTTP_X_FORWARDED_FOR="198.51.100.1",
     )
     assert other.status_code == 302
+
+
+def test_signing_in_to_ones_own_account_does_not_reset_guesses_at_another(
+    client, editor, django_user_model
+):
+    django_user_model.objects.create_user("reporter", password=PASSWORD, is_staff=True)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        sign_in(client, "editor", "guess")
+    assert sign_in(client, "reporter", PASSWORD).status_code == 302
+    client.logout()
+    sign_in(client, "editor", "one more guess")
+    # Five guesses at "editor" in all: the account is locked, from anywhere.
+    assert sign_in(client, "editor", PASSWORD, address="192.0.2.50").status_code == 429
 
 
 def test_a_success_clears_earlier_failures(client, editor):
