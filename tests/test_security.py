@@ -242,7 +242,10 @@ def test_brute_force_on_one_account_is_locked_out_even_with_the_right_password(
     assert set(answers[limit:]) == {429}
     response = sign_in(client, "editor", PASSWORD)
     assert response.status_code == 429
-    assert "Sign-in locked" in response.content.decode()
+    page = response.content.decode()
+    assert "Sign-in locked" in page
+    assert "Sign-in is locked for 15 minutes after the last attempt" in page
+    assert "<title>Sign-in locked | Newsroom admin</title>" in page
     assert "_auth_user_id" not in client.session
 
 
