@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from articles.models import Article, Headline, Status, Tag
 
@@ -23,6 +25,24 @@ def no_page_cache(settings):
     own, in test_page_cache.py and test_two_instances.py.
     """
     settings.NEWSROOM_PAGE_CACHE = False
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """
+    Start and end each test with an empty cache: the API's throttles count
+    requests there, and the page cache keeps pages there, both outliving a
+    test otherwise.
+    """
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api(db):
+    """A client of the JSON API, anonymous until given credentials."""
+    return APIClient()
 
 
 @pytest.fixture(autouse=True)

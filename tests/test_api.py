@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -22,19 +21,6 @@ from rest_framework.throttling import AnonRateThrottle
 from articles.models import Article, Headline, Status, Tag, TagKind
 
 ON_SQLITE = django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    """Start each test with no requests counted against the anonymous rate."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api(db):
-    return APIClient()
 
 
 @pytest.fixture

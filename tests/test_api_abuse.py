@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -27,19 +26,6 @@ from articles.throttling import SignedInRateThrottle
 
 MB = 1024 * 1024
 QUICKLY = 10  # seconds: generous, for a loaded machine; these take milliseconds
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    """Start each test with no requests counted against any rate."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api(db):
-    return APIClient()
 
 
 @pytest.fixture

@@ -4,19 +4,12 @@ import base64
 from datetime import datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from articles.changes import SETTLE, Position
 from articles.models import Article, Headline, Status, Withdrawal
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    # Anonymous throttling counts in the cache, which outlives a test.
-    cache.clear()
 
 
 @pytest.fixture

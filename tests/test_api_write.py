@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DatabaseError
 from django.db.models.signals import m2m_changed
@@ -19,12 +18,6 @@ from articles.models import Article, Headline, Status, Withdrawal
 
 ARTICLE_PERMISSIONS = ("add_article", "change_article", "publish_article")
 HEADLINE_PERMISSIONS = ("add_headline", "change_headline", "publish_headline")
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    # Anonymous throttling counts in the cache, which outlives a test.
-    cache.clear()
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.management.sql import emit_post_migrate_signal
@@ -86,14 +85,6 @@ TABLES = [
 ]
 # What the seed document's story is about (and its headline says).
 STORY_WORD = "Jinping"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """No API throttle counts or cached pages carried between tests."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def every_row() -> dict[str, list[dict]]:

@@ -6,32 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date
-from rest_framework.test import APIClient
 
 from articles.models import Article, Correction, Headline, Status, Tag
 
 LONG_AGO = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 TOMORROW = timezone.now() + timedelta(days=1)
 FEEDS = ["feed-rss", "feed-atom", "feed-json"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    """Start each test with no API requests counted against the anonymous rate."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api(db):
-    return APIClient()
 
 
 def correct(article: Article, text: str, **fields) -> Correction:

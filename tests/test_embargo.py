@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -17,14 +16,6 @@ from articles.workflow import perform
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 FEEDS = ["feed-rss", "feed-atom", "feed-json"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    # The API counts anonymous requests in the cache, which outlives a test.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

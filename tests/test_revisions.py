@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
@@ -25,13 +24,6 @@ from tests.test_workflow import (
     form_data,
     shown_messages,
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -31,14 +31,6 @@ from articles.workflow import perform
 PASSWORD = "a-long-newsroom-passphrase-42"
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    # The API counts anonymous requests in the cache, which outlives a test.
-    cache.clear()
-    yield
-    cache.clear()
-
-
 # People in their roles, and their clients.
 
 

@@ -17,7 +17,6 @@ import feedparser
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -113,12 +112,6 @@ def planted(django_db_setup, django_db_blocker, tmp_path_factory):
         planted.chief = chief
         yield planted
         transaction.set_rollback(True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    # The API counts anonymous requests in the cache, which outlives a test.
-    cache.clear()
 
 
 def public_articles():
