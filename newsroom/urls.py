@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.cache import patch_cache_control
 
 from articles import previews
 from articles.freshness import public
@@ -16,6 +19,17 @@ from articles.sitemaps import (
 )
 from newsroom.health import healthz
 
+
+def favicon(request):
+    """
+    Send browsers that ask for /favicon.ico (the admin's pages name no icon)
+    to the site's icon, whose hashed name changes with it: so not for ever.
+    """
+    response = HttpResponseRedirect(static("favicon.svg"))
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
+
+
 admin.site.site_header = "Newsroom"
 admin.site.site_title = "Newsroom admin"
 admin.site.index_title = "Editorial desk"
@@ -26,6 +40,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("articles.api_urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("robots.txt", robots_txt, name="robots"),
     path(
         "sitemap.xml",

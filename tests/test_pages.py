@@ -580,3 +580,11 @@ def test_without_a_schedule_pages_are_cached_for_the_usual_while(
     make_article(headline="Out now")
     response = client.get(reverse("articles:front"))
     assert "max-age=600" in response["Cache-Control"]
+
+
+def test_favicon_ico_leads_to_the_sites_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert "favicon" in response["Location"]
+    assert response["Location"].endswith(".svg")
+    assert client.get(response["Location"]).status_code == 200
