@@ -147,7 +147,20 @@ class TagFilter(filters.FilterSet):
 
 
 class StrictOrderingFilter(OrderingFilter):
-    """Like DRF's, but an unknown ordering is a 400 that says which are known."""
+    """
+    Like DRF's, but an unknown ordering is a 400 that says which are known,
+    and an ordering asked for by a field that can be empty (an editor's
+    drafts have no publication time) lists only the items that have it: a
+    cursor cannot stand on an empty value, so there would be no next page.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        if request.query_params.get(self.ordering_param) and ordering:
+            field = ordering[0].lstrip("-")
+            if queryset.model._meta.get_field(field).null:
+                queryset = queryset.filter(**{f"{field}__isnull": False})
+        return super().filter_queryset(request, queryset, view)
 
     def remove_invalid_fields(self, queryset, fields, view, request):
         valid = super().remove_invalid_fields(queryset, fields, view, request)

@@ -728,3 +728,18 @@ def test_story_unpublished_through_the_api_disappears_and_is_withdrawn_in_the_fe
     assert [(change["id"], change["slug"], change["action"]) for change in changes] == [
         (story.pk, "pulled", "withdrawn")
     ]
+
+
+@pytest.mark.parametrize("ordering", ["published_at", "-published_at"])
+def test_editor_pages_through_stories_by_publication_time(
+    editor_client, make_article, ordering
+):
+    published = [make_article() for _ in range(3)]
+    make_article(status=Status.DRAFT)  # no publication time: not in this order
+    url, seen = f"{articles_url()}?ordering={ordering}&page_size=1", []
+    while url:
+        response = editor_client.get(url)
+        assert response.status_code == 200, response.json()
+        seen += [item["slug"] for item in response.json()["results"]]
+        url = response.json()["next"]
+    assert sorted(seen) == sorted(story.slug for story in published)
