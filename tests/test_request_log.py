@@ -6,9 +6,6 @@ links, request bodies).
 
 import json
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
@@ -18,6 +15,7 @@ from articles.models import Status
 from articles.previews import make_token
 from articles.roles import EDITOR
 from newsroom.request_log import JsonFormatter, RedactSecrets
+from tests.test_security import run
 
 PASSWORD = "a-long-and-unusual-passphrase"
 
@@ -197,24 +195,14 @@ def test_production_records_are_one_json_object_each(client, db, log):
 
 
 def load_logging(**env):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "NEWSROOM_"))
-    }
-    environment.update(env)
-    return subprocess.run(
+    """The console handler's formatter, as the settings choose it under ``env``."""
+    return run(
         [
-            sys.executable,
             "-c",
             "import newsroom.settings as s; "
             "print(s.LOGGING['handlers']['console']['formatter'])",
         ],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        **env,
     )
 
 

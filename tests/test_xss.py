@@ -29,8 +29,8 @@ from tests.xss_corpus import (
     DOORS,
     PAYLOADS,
     TAG_ADD,
-    admin_client,
-    api_client,
+    admin_for,
+    api_for,
     find_scripts,
     inline_management,
     markers_in,
@@ -184,8 +184,8 @@ def test_every_door_stores_the_payloads_as_typed(planted):
 
 def test_hostile_slugs_are_refused_with_a_clear_error():
     editor = make_user("slug-editor", EDITOR)
-    editor_admin, api = admin_client(editor), api_client(editor)
-    chief_admin = admin_client(make_user("slug-chief", CHIEF_EDITOR))
+    editor_admin, api = admin_for(editor), api_for(editor)
+    chief_admin = admin_for(make_user("slug-chief", CHIEF_EDITOR))
     before = [model.objects.count() for model in (Article, Headline, Tag)]
     survey = Survey("refused slugs (the admin's forms shown again)")
     refused = set()
@@ -245,12 +245,12 @@ def test_nul_characters_are_refused_cleanly():
     before = Article.objects.count()
     text = "<script>alert(1)</script>\x00<img src=x onerror=alert(1)>"
 
-    api = api_client(editor).post(
+    api = api_for(editor).post(
         reverse("api:article-list"),
         {"headline": text, "dek": text, "byline": text, "body": text},
         format="json",
     )
-    form = admin_client(editor).post(
+    form = admin_for(editor).post(
         reverse(ARTICLE_ADD),
         {"headline": text, "slug": "", "body": text, **inline_management()},
     )
@@ -471,7 +471,7 @@ def admin_list_pages(client, model: str):
 
 
 def test_admin_lists_forms_and_history_show_the_payloads_as_text(planted):
-    client = admin_client(planted.chief)
+    client = admin_for(planted.chief)
     survey = Survey("admin (lists, change forms, history, compare, dashboard)")
     for model in ("article", "headline", "tag", "sourcedocument"):
         for url, page in admin_list_pages(client, model):

@@ -21,14 +21,12 @@ from itertools import count
 from urllib.parse import urlsplit
 
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from articles.models import Article, Correction, Headline, Status, Tag
 from articles.rendering import render_markdown
+from tests.test_workflow import admin_for, api_for
 
 # Substituted into each template below: {n} is the payload's id, {js} what it
 # runs.
@@ -336,19 +334,6 @@ def inline_management() -> dict[str, str]:
     }
 
 
-def admin_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def api_client(user) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
 def plant(*, editor, chief, folder) -> Planted:
     """Store the corpus through the admin, the write API and the seed import."""
     tags = plant_tags_in_admin(chief, PAYLOADS)
@@ -373,7 +358,7 @@ def plant(*, editor, chief, folder) -> Planted:
             article=articles[payload.id], text=payload.text, created_by=editor
         )
     # In the admin, which takes any number of tags (the API, 100 at most).
-    response = admin_client(editor).post(
+    response = admin_for(editor).post(
         reverse(ARTICLE_ADD),
         {
             "headline": "Every payload at once",
@@ -391,7 +376,7 @@ def plant(*, editor, chief, folder) -> Planted:
 
 def plant_tags_in_admin(chief, payloads: list[Payload]) -> dict[int, Tag]:
     """Add one tag per payload in the admin, named and described by it."""
-    client = admin_client(chief)
+    client = admin_for(chief)
     tags = {}
     for payload in payloads:
         response = client.post(
@@ -416,7 +401,7 @@ def plant_in_admin(editor, payloads: list[Payload], tags: dict[int, Tag]):
     body hostile), change it to give it a hostile dek, and add and publish a
     headline (every other one linked to the story).
     """
-    client = admin_client(editor)
+    client = admin_for(editor)
     articles, headlines = {}, {}
     for payload in payloads:
         line = payload.line(200)
@@ -467,7 +452,7 @@ def plant_in_admin(editor, payloads: list[Payload], tags: dict[int, Tag]):
 
 def plant_through_api(editor, payloads: list[Payload]):
     """Per payload, create and publish a story and a headline with a token."""
-    client = api_client(editor)
+    client = api_for(editor)
     articles, headlines = {}, {}
     for payload in payloads:
         line = payload.line(200)
